@@ -1,0 +1,105 @@
+"""Read article files into ``Document`` records; unreadable files are skipped with a reason."""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.errors import CorpusError
+from rag.records import Document
+
+log = logging.getLogger(__name__)
+
+SUFFIXES = (".txt", ".md")
+MAX_FILE_BYTES = 20 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Skipped:
+    path: str
+    reason: str
+
+
+def load_catalog(folder: Path) -> dict[str, dict]:
+    """``catalog.json`` beside the articles: file name -> {title, date, precision}. Missing or bad: {}."""
+    path = folder / "catalog.json"
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {a["file"]: a for a in data.get("articles", []) if isinstance(a, dict) and "file" in a}
+    except (ValueError, OSError, AttributeError, TypeError) as exc:
+        log.warning("Ignoring %s: not a valid catalog (%s).", path, exc)
+        return {}
+
+
+def decode_article(raw: bytes) -> tuple[str | None, str]:
+    """Bytes -> (text, "") or (None, why it cannot be used)."""
+    if not raw.strip():
+        return None, "the file is empty"
+    if b"\x00" in raw[:8192]:
+        return None, "it looks binary (it contains NUL bytes); save it as plain UTF-8 text"
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return None, f"it is not UTF-8 (bad byte at position {exc.start}); re-save it as UTF-8"
+    if not text.strip():
+        return None, "the file has no text"
+    return text, ""
+
+
+def read_document(path: Path, catalog: dict[str, dict] | None = None) -> Document | Skipped:
+    """One file -> ``Document``, or ``Skipped`` saying why it could not be read."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return Skipped(str(path), f"it is {size / 1e6:.0f} MB; articles over {MAX_FILE_BYTES // 2**20} MiB are not indexed")
+        raw = path.read_bytes()
+    except OSError as exc:
+        return Skipped(str(path), f"it cannot be read ({exc.strerror or exc})")
+    text, why = decode_article(raw)
+    if text is None:
+        return Skipped(str(path), why)
+    meta = (catalog or {}).get(path.name, {})
+    return Document(
+        source=path.stem,
+        path=str(path),
+        text=text,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        title=str(meta.get("title") or path.stem),
+        date=meta.get("date"),
+        precision=meta.get("precision"),
+    )
+
+
+def read_corpus(folders: tuple[Path, ...] | list[Path]) -> tuple[list[Document], list[Skipped]]:
+    """All ``.txt``/``.md`` articles of ``folders`` (not recursive), sorted by source id.
+
+    Raises ``CorpusError`` when a folder is missing or nothing readable is found.
+    """
+    docs: dict[str, Document] = {}
+    skipped: list[Skipped] = []
+    seen_any = False
+    for folder in map(Path, folders):
+        if not folder.is_dir():
+            raise CorpusError(f"The article folder {folder} does not exist. Create it and put .txt or .md articles in it, or name another folder.")
+        catalog = load_catalog(folder)
+        for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in SUFFIXES and p.is_file()):
+            seen_any = True
+            item = read_document(path, catalog)
+            if isinstance(item, Skipped):
+                log.warning("Skipping %s: %s.", item.path, item.reason)
+                skipped.append(item)
+            elif item.source in docs:
+                skipped.append(Skipped(str(path), f"another article is already named {item.source!r}; rename one of them"))
+            else:
+                docs[item.source] = item
+    if not docs:
+        names = ", ".join(str(f) for f in folders)
+        if not seen_any:
+            raise CorpusError(f"No .txt or .md articles found in {names}. Add some articles and index again.")
+        detail = "; ".join(f"{Path(s.path).name}: {s.reason}" for s in skipped[:5])
+        raise CorpusError(f"None of the articles in {names} could be read ({detail}).")
+    return [docs[k] for k in sorted(docs)], skipped

@@ -1,0 +1,53 @@
+"""FAISS index over unit vectors: exact inner product when small, HNSW past ``exact_max`` vectors."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 128
+
+
+def index_kind(n: int, exact_max: int) -> str:
+    return "flat-ip" if n <= exact_max else "hnsw-ip"
+
+
+def build_index(vectors: np.ndarray, exact_max: int = 50_000):
+    """(n, d) float32 -> a FAISS index whose ids are row numbers."""
+    import faiss
+
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    d = vectors.shape[1]
+    if index_kind(len(vectors), exact_max) == "flat-ip":
+        index = faiss.IndexFlatIP(d)
+    else:
+        index = faiss.IndexHNSWFlat(d, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        index.hnsw.efSearch = HNSW_EF_SEARCH
+    if len(vectors):
+        index.add(vectors)
+    return index
+
+
+def search(index, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(q, d) -> scores (q, k) and row ids (q, k); missing results have id -1."""
+    queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+    k = max(1, min(k, index.ntotal)) if index.ntotal else 1
+    return index.search(queries, k)
+
+
+def save_index(index, path: Path) -> None:
+    import faiss
+
+    faiss.write_index(index, str(path))
+
+
+def load_index(path: Path):
+    import faiss
+
+    index = faiss.read_index(str(path))
+    if hasattr(index, "hnsw"):
+        index.hnsw.efSearch = HNSW_EF_SEARCH
+    return index

@@ -1,0 +1,71 @@
+"""Month and year mentions in a question, matched against article dates and passage text."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september",
+          "october", "november", "december"]
+_ABBR = {m[:3]: i + 1 for i, m in enumerate(MONTHS)} | {"sept": 9}
+_MONTH_RE = re.compile(r"\b(" + "|".join(MONTHS) + r"|jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\.?\b", re.I)
+_YEAR_RE = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
+# "May" is also a verb: count it as a month only next to a time word or a year ("in May", "May 2025")
+_MAY_OK = re.compile(r"\b(in|of|since|until|during|early|late|mid|last|this|by|on|from)\s+may\b|\bmay\s+\d", re.I)
+
+
+@dataclass(frozen=True)
+class DateRef:
+    year: int | None = None
+    month: int | None = None
+
+    def label(self) -> str:
+        if self.month and self.year:
+            return f"{MONTHS[self.month - 1].title()} {self.year}"
+        return MONTHS[self.month - 1].title() if self.month else str(self.year)
+
+
+def find_dates(text: str) -> list[DateRef]:
+    """"What was signed in March 2025?" -> [DateRef(2025, 3)]; "in 2021" -> [DateRef(2021, None)]."""
+    months = []
+    for m in _MONTH_RE.finditer(text):
+        word = m.group(1).lower()
+        if word == "may" and not _MAY_OK.search(text):
+            continue
+        months.append(MONTHS.index(word) + 1 if word in MONTHS else _ABBR[word[:4] if word.startswith("sept") else word[:3]])
+    years = [int(y) for y in _YEAR_RE.findall(text)]
+    if months and len(years) == 1:
+        return [DateRef(years[0], m) for m in months]
+    return [DateRef(None, m) for m in months] + [DateRef(y, None) for y in years]
+
+
+def article_matches(date: str | None, ref: DateRef) -> bool:
+    """Article date "2025-03" matches DateRef(month=3) and DateRef(2025, 3), not DateRef(2021)."""
+    if not date:
+        return False
+    parts = date.split("-")
+    try:
+        year = int(parts[0])
+        month = int(parts[1]) if len(parts) > 1 else None
+    except ValueError:
+        return False
+    return (ref.year is None or ref.year == year) and (ref.month is None or ref.month == month)
+
+
+def text_mentions(text: str, ref: DateRef) -> bool:
+    """The passage names the month (and the year, when the question gives one)."""
+    low = text.lower()
+    if ref.month and not re.search(r"\b" + MONTHS[ref.month - 1] + r"\b", low):
+        return False
+    if ref.year and str(ref.year) not in low:
+        return False
+    return True
+
+
+def in_range(date: str | None, start: str | None, end: str | None) -> bool:
+    """Article date within ["2025-01", "2025-06"] (inclusive, by prefix); undated articles pass only with no range."""
+    if not start and not end:
+        return True
+    if not date:
+        return False
+    d = date[:7]
+    return (not start or d >= start[:7]) and (not end or d <= end[:7])

@@ -1,0 +1,141 @@
+"""LLM backends: llama.cpp in this process, or an OpenAI-compatible HTTP endpoint. Both stream text."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Iterator, Protocol
+
+from rag.errors import GenerationError, ModelError
+from rag.settings import Settings
+
+
+class LLM(Protocol):
+    name: str
+    last_usage: dict
+
+    def stream(self, messages: list[dict], max_tokens: int, temperature: float, timeout_s: float) -> Iterator[str]:
+        """Yield text pieces as generated; afterwards ``last_usage`` holds token counts and ``timed_out``."""
+
+    def count_tokens(self, text: str) -> int: ...
+
+
+class LlamaCppLLM:
+    """One llama.cpp model shared by all callers; a lock serialises generations."""
+
+    def __init__(self, path: Path, settings: Settings):
+        try:
+            from llama_cpp import Llama
+        except ImportError as exc:
+            raise ModelError("llama-cpp-python is not installed. Run the install command in the README.") from exc
+        self.name = Path(path).name
+        self.path = Path(path)
+        self.last_usage: dict = {}
+        self._lock = threading.Lock()
+        self._seed = settings.seed
+        try:
+            self._llm = Llama(model_path=str(path), n_ctx=settings.n_ctx, n_threads=settings.threads,
+                              seed=settings.seed, verbose=False)
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise ModelError(f"The model file {path} could not be loaded; it may be truncated or damaged ({exc}). "
+                             f"Replace the file, or delete it to re-join the default model.") from exc
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def stream(self, messages, max_tokens, temperature, timeout_s) -> Iterator[str]:
+        with self._lock:
+            usage = {"prompt_tokens": 0, "completion_tokens": 0, "timed_out": False}
+            self.last_usage = usage
+            deadline = time.monotonic() + timeout_s
+            try:
+                parts = self._llm.create_chat_completion(messages=messages, max_tokens=max_tokens,
+                                                         temperature=temperature, seed=self._seed, stream=True)
+                for part in parts:
+                    piece = part["choices"][0]["delta"].get("content")
+                    if piece:
+                        usage["completion_tokens"] += 1
+                        yield piece
+                    if time.monotonic() > deadline:
+                        usage["timed_out"] = True
+                        break
+            except (RuntimeError, ValueError) as exc:
+                raise GenerationError(f"The model failed while answering ({exc}). Try a shorter question.") from exc
+            finally:
+                usage["prompt_tokens"] = max(0, self._llm.n_tokens - usage["completion_tokens"])
+
+
+class OpenAICompatLLM:
+    """Chat completions from a server such as llama.cpp's llama-server, vLLM or llama_cpp.server."""
+
+    def __init__(self, url: str, model: str = "local"):
+        base = url.rstrip("/")
+        self.url = base + ("/chat/completions" if base.endswith("/v1") else "/v1/chat/completions")
+        self.name = f"{model} @ {url}"
+        self.model = model
+        self.last_usage: dict = {}
+
+    def count_tokens(self, text: str) -> int:
+        return len(text) // 4 + 1
+
+    def stream(self, messages, max_tokens, temperature, timeout_s) -> Iterator[str]:
+        usage = {"prompt_tokens": 0, "completion_tokens": 0, "timed_out": False}
+        self.last_usage = usage
+        body = json.dumps({"model": self.model, "messages": messages, "max_tokens": max_tokens,
+                           "temperature": temperature, "stream": True, "seed": 0}).encode()
+        req = urllib.request.Request(self.url, data=body, headers={"Content-Type": "application/json"})
+        deadline = time.monotonic() + timeout_s
+        try:
+            resp = urllib.request.urlopen(req, timeout=timeout_s)
+        except urllib.error.HTTPError as exc:
+            raise ModelError(f"The LLM server at {self.url} answered HTTP {exc.code}: {exc.read()[:200]!r}.") from exc
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise ModelError(f"Cannot reach the LLM server at {self.url} ({reason}). Start the server, or unset "
+                             f"RAG_LLM_URL / --llm-url to use the local model.") from exc
+        try:
+            with resp:
+                for raw in resp:
+                    line = raw.decode("utf-8", "replace").strip()
+                    if not line.startswith("data:"):
+                        continue
+                    data = line[5:].strip()
+                    if data == "[DONE]":
+                        break
+                    event = json.loads(data)
+                    if event.get("usage"):
+                        usage["prompt_tokens"] = event["usage"].get("prompt_tokens", 0)
+                    choices = event.get("choices") or [{}]
+                    piece = (choices[0].get("delta") or {}).get("content")
+                    if piece:
+                        usage["completion_tokens"] += 1
+                        yield piece
+                    if time.monotonic() > deadline:
+                        usage["timed_out"] = True
+                        break
+        except (TimeoutError, OSError) as exc:
+            raise GenerationError(f"The LLM server at {self.url} stopped answering ({exc}). "
+                                  f"Check the server, or raise the generation timeout.") from exc
+        except ValueError as exc:
+            raise GenerationError(f"The LLM server at {self.url} sent something that is not JSON ({exc}).") from exc
+
+
+_cache: dict[tuple, LLM] = {}
+_cache_lock = threading.Lock()
+
+
+def load_llm(settings: Settings) -> LLM:
+    """The LLM named by ``settings``: the endpoint when ``llm_url`` is set, else a GGUF. Loaded once per process."""
+    if settings.llm_url:
+        return OpenAICompatLLM(settings.llm_url, settings.llm_api_model)
+    from rag.models import resolve_model
+
+    path = resolve_model(settings)
+    key = (str(path), settings.n_ctx, settings.threads, settings.seed)
+    with _cache_lock:
+        if key not in _cache:
+            _cache[key] = LlamaCppLLM(path, settings)
+        return _cache[key]

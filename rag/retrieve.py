@@ -1,0 +1,122 @@
+"""Hybrid retrieval: dense (FAISS) and lexical (BM25) rankings fused by reciprocal rank.
+
+Also decides, before any LLM call, whether anything relevant was found at all.
+"""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from embeddings import vectors as vec
+from embeddings.embedder import embed_query
+from embeddings.store import LoadedIndex
+from rag.dates import DateRef, article_matches, find_dates, in_range, text_mentions
+from rag.lexical import BM25, tokenize
+from rag.records import Hit
+from rag.settings import Settings
+
+RRF_K = 60  # score = sum over rankings of 1 / (60 + rank)
+_QUESTION_WORDS = frozenset("what which who whom whose when where why how did does do is are was were can could "
+                            "would should will has have had tell list name give i in on at of the a an and or "
+                            "for to by with from about".split())
+_NAME = re.compile(r"\b[A-Z][A-Za-z\-]+(?:'s|’s)?")
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    hits: tuple[Hit, ...]
+    best_dense: float
+    dates: tuple[DateRef, ...]
+    decline_reason: str | None
+    seconds: float
+
+
+def lexical_index(index: LoadedIndex) -> BM25:
+    """The BM25 model of a loaded index, built once and kept beside it."""
+    if index._lexical is None:
+        index._lexical = BM25([f"{c.title}\n{c.text}" for c in index.chunks])
+    return index._lexical
+
+
+def unknown_names(question: str, bm25: BM25) -> list[str]:
+    """Capitalised names in the question that no article contains: "sign with India" -> ["India"]."""
+    out = []
+    for m in _NAME.finditer(question):
+        word = re.sub(r"(?:'s|’s)$", "", m.group(0))
+        if m.start() == 0 or word.lower() in _QUESTION_WORDS:
+            continue
+        norm = tokenize(word.replace("-", " "))
+        if norm and not any(bm25.knows(t) for t in norm):
+            out.append(word)
+    return out
+
+
+def _rrf(rankings: list[list[int]]) -> dict[int, float]:
+    scores: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, row in enumerate(ranking, 1):
+            scores[row] = scores.get(row, 0.0) + 1.0 / (RRF_K + rank)
+    return scores
+
+
+def retrieve(question: str, index: LoadedIndex, embedder, settings: Settings, k: int | None = None,
+             query: str | None = None, mode: str | None = None,
+             date_range: tuple[str | None, str | None] | None = None) -> Retrieval:
+    """Top-``k`` chunks for ``query`` (default: the question), best first.
+
+    ``mode`` is dense, lexical or hybrid; a month or year named in the question adds a third ranking of the
+    passages whose article date or text matches it. ``date_range`` ("2025-01", "2025-06") filters by article date.
+    """
+    t0 = time.perf_counter()
+    k = k or settings.top_k
+    mode = mode or settings.retrieval_mode
+    query = query or question
+    n = len(index.chunks)
+    pool = min(n, max(30, 6 * k))
+    allowed = None
+    if date_range and any(date_range):
+        allowed = {i for i, c in enumerate(index.chunks) if in_range(c.date, *date_range)}
+
+    qv = embed_query(embedder, query)
+    # dense search runs in every mode: its best score drives the relevance gate
+    _, ids = vec.search(index.faiss_index, qv[None, :], pool if allowed is None else n)
+    dense_rank = [int(i) for i in ids[0] if i >= 0 and (allowed is None or i in allowed)][:pool]
+    bm25 = lexical_index(index)
+    lex_rank: list[int] = []
+    if mode in ("lexical", "hybrid"):
+        ids, _ = bm25.top(query, pool if allowed is None else n)
+        lex_rank = [int(i) for i in ids if allowed is None or i in allowed][:pool]
+
+    dates = tuple(find_dates(question))
+    rankings = []
+    if mode in ("dense", "hybrid"):
+        rankings.append(dense_rank)
+    if mode in ("lexical", "hybrid"):
+        rankings.append(lex_rank)
+    if dates and mode == "hybrid":
+        candidates = list(dict.fromkeys(dense_rank + lex_rank))
+        dated = [i for i in candidates if any(article_matches(index.chunks[i].date, d)
+                                              or text_mentions(index.chunks[i].text, d) for d in dates)]
+        rankings.append(dated)
+    fused = _rrf(rankings)
+    order = sorted(fused, key=lambda r: -fused[r])[:k]
+    dense_scores = index.vectors[order] @ qv if order else np.zeros(0)
+    d_pos = {r: i + 1 for i, r in enumerate(dense_rank)}
+    l_pos = {r: i + 1 for i, r in enumerate(lex_rank)}
+    hits = tuple(Hit(index.chunks[r], fused[r], float(s), d_pos.get(r), l_pos.get(r))
+                 for r, s in zip(order, dense_scores))
+    best = float(index.vectors[dense_rank[0]] @ qv) if dense_rank else 0.0
+
+    reason = None
+    if not hits:
+        reason = "no passage matches the question" + (" in the chosen date range" if allowed is not None else "")
+    elif best < settings.min_relevance:
+        reason = f"no passage is close to the question (best similarity {best:.2f} < {settings.min_relevance})"
+    else:
+        missing = unknown_names(question, bm25)
+        if missing:
+            reason = f"the articles never mention {', '.join(missing)}"
+    return Retrieval(hits, best, dates, reason, time.perf_counter() - t0)

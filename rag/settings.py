@@ -1,0 +1,127 @@
+"""One typed settings object, validated when it is made and passed explicitly."""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+from rag.errors import RagError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CORPUS = PROJECT_ROOT / "seeds"
+
+
+def cache_root() -> Path:
+    """Where the joined model and the indexes live: $RAG_CACHE_DIR or the user's cache folder."""
+    env = os.environ.get("RAG_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("newsrag"))
+
+
+def default_index_dir(corpus_dirs: tuple[Path, ...]) -> Path:
+    """One index per corpus: ``<cache>/index/seeds-1a2b3c4d``."""
+    key = "|".join(str(Path(d).resolve()) for d in corpus_dirs)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:8]
+    return cache_root() / "index" / f"{Path(corpus_dirs[0]).name or 'corpus'}-{digest}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the pipeline can be tuned with. Build with ``Settings.load(...)``."""
+
+    corpus_dirs: tuple[Path, ...] = (DEFAULT_CORPUS,)
+    index_dir: Path | None = None  # None: derived from corpus_dirs under the cache
+    # chunking: ~700 chars is ~160 tokens, so 4 passages + instructions stay under 700 prompt tokens
+    chunk_chars: int = 700
+    chunk_overlap: int = 1  # sentences repeated at the start of the next chunk
+    # retrieval
+    top_k: int = 4
+    retrieval_mode: str = "hybrid"  # dense | lexical | hybrid
+    min_relevance: float = 0.25  # best dense cosine below this: decline before the LLM
+    exact_index_max: int = 50_000  # above this many vectors an HNSW index is built
+    # generation
+    model_path: Path | None = None  # None: the default Qwen2.5 GGUF joined from its PyPI parts
+    llm_url: str | None = None  # an OpenAI-compatible endpoint instead of in-process llama.cpp
+    llm_api_model: str = "local"
+    n_ctx: int = 2048
+    n_threads: int | None = None
+    max_tokens: int = 256
+    temperature: float = 0.0
+    seed: int = 0
+    gen_timeout_s: float = 120.0
+    # citations
+    check_citations: bool = True
+    support_threshold: float = 0.45
+    # limits
+    max_question_chars: int = 2000
+    max_prompt_tokens: int = 700
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not self.corpus_dirs:
+            problems.append("at least one article folder is needed")
+        if not 100 <= self.chunk_chars <= 20_000:
+            problems.append(f"chunk_chars must be 100..20000, got {self.chunk_chars}")
+        if not 0 <= self.chunk_overlap <= 5:
+            problems.append(f"chunk_overlap must be 0..5 sentences, got {self.chunk_overlap}")
+        if not 1 <= self.top_k <= 20:
+            problems.append(f"top_k must be 1..20, got {self.top_k}")
+        if self.retrieval_mode not in ("dense", "lexical", "hybrid"):
+            problems.append(f"retrieval_mode must be dense, lexical or hybrid, got {self.retrieval_mode!r}")
+        if not -1.0 <= self.min_relevance <= 1.0:
+            problems.append(f"min_relevance must be -1..1, got {self.min_relevance}")
+        if not 1 <= self.max_tokens <= 4096:
+            problems.append(f"max_tokens must be 1..4096, got {self.max_tokens}")
+        if not 0.0 <= self.temperature <= 2.0:
+            problems.append(f"temperature must be 0..2, got {self.temperature}")
+        if self.gen_timeout_s <= 0:
+            problems.append("gen_timeout_s must be positive")
+        if not 1 <= self.max_question_chars <= 100_000:
+            problems.append("max_question_chars must be 1..100000")
+        if problems:
+            raise RagError("Invalid settings: " + "; ".join(problems) + ".")
+
+    @classmethod
+    def load(cls, **overrides) -> "Settings":
+        """Defaults, then environment (RAG_MODEL, RAG_LLM_URL, RAG_INDEX_DIR, RAG_TOP_K), then ``overrides``.
+
+        ``None`` overrides are ignored so CLI flags that were not given keep the lower layers.
+        """
+        env: dict = {}
+        if os.environ.get("RAG_MODEL"):
+            env["model_path"] = Path(os.environ["RAG_MODEL"]).expanduser()
+        if os.environ.get("RAG_LLM_URL"):
+            env["llm_url"] = os.environ["RAG_LLM_URL"]
+        if os.environ.get("RAG_INDEX_DIR"):
+            env["index_dir"] = Path(os.environ["RAG_INDEX_DIR"]).expanduser()
+        if os.environ.get("RAG_TOP_K"):
+            try:
+                env["top_k"] = int(os.environ["RAG_TOP_K"])
+            except ValueError:
+                raise RagError("RAG_TOP_K must be a whole number.") from None
+        known = {f.name for f in fields(cls)}
+        unknown = set(overrides) - known
+        if unknown:
+            raise RagError(f"Unknown settings: {', '.join(sorted(unknown))}.")
+        values = env | {k: v for k, v in overrides.items() if v is not None}
+        if "corpus_dirs" in values:
+            values["corpus_dirs"] = tuple(Path(p).expanduser() for p in values["corpus_dirs"])
+        for key in ("model_path", "index_dir"):
+            if key in values:
+                values[key] = Path(values[key]).expanduser()
+        return cls(**values)
+
+    def with_(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+    @property
+    def resolved_index_dir(self) -> Path:
+        return self.index_dir or default_index_dir(self.corpus_dirs)
+
+    @property
+    def threads(self) -> int:
+        return self.n_threads or max(1, os.cpu_count() or 1)

@@ -1,0 +1,115 @@
+"""Citation parsing and checking: many small string cases, with hits built by hand (no model)."""
+import pytest
+
+from rag import cite
+from rag.records import Chunk, Hit
+
+
+def hit(text, source="s1", start=100, n=0):
+    return Hit(Chunk(f"{source}#{n}", source, start, start + len(text), text, "Title", "2025-03"), 0.1, 0.5)
+
+
+HITS = [
+    hit("Myanmar and Russia signed 10 agreements on trade and nuclear energy in March. It was warm.", "s1"),
+    hit("Six elephants were sent to the Moscow Circus in January.", "s2", 0, 1),
+    hit("Russia sold US$2.3 billion of weapons at the Army 2021 forum.", "s3", 50, 2),
+]
+
+
+@pytest.mark.parametrize("fragment,expected", [
+    ("[1]", [1]), ("[1, 3]", [1, 3]), ("[1][2]", [1, 2]), ("[2-4]", [2, 3, 4]), ("[Passage 2]", [2]),
+    ("[passages 1 and 3]", [1, 3]), ("[ 3 ]", [3]), ("[x]", []), ("no markers", []), ("[1; 2]", [1, 2]),
+    ("[1] and again [1]", [1]), ("[12]", [12]), ("[source 2]", [2]),
+])
+def test_parse_markers(fragment, expected):
+    assert cite.parse_markers(fragment) == expected
+
+
+@pytest.mark.parametrize("answer,expected", [
+    ("Ten deals were signed [1].", [("Ten deals were signed.", (1,))]),
+    ("Ten deals were signed. [1]", [("Ten deals were signed.", (1,))]),
+    ("Ten deals [1]. Six elephants [2].", [("Ten deals.", (1,)), ("Six elephants.", (2,))]),
+    ("Ten deals. [1] Six elephants. [2]", [("Ten deals.", (1,)), ("Six elephants.", (2,))]),
+    ("Ten deals [1][3].", [("Ten deals.", (1, 3))]),
+    ("No markers here.", [("No markers here.", ())]),
+    ("It cost US$2.3 billion [3].", [("It cost US$2.3 billion.", (3,))]),
+    ("", []),
+    ("[1]", []),
+    ("Line one [1]\nLine two [2]", [("Line one", (1,)), ("Line two", (2,))]),
+])
+def test_split_answer(answer, expected):
+    assert [(s.text, s.markers) for s in cite.split_answer(answer)] == expected
+
+
+@pytest.mark.parametrize("text,refusal", [
+    ("NOT IN ARTICLES", True), ("not in articles.", True), ("The passages do not mention India.", True),
+    ("The articles do not contain this information.", True), ("I cannot find that.", True),
+    ("Ten agreements were signed.", False), ("Russia did not mention India.", False),
+])
+def test_is_refusal(text, refusal):
+    assert cite.is_refusal(text) is refusal
+
+
+def test_lexical_support_requires_numbers():
+    p = HITS[0].chunk.text
+    assert cite.lexical_support("They signed 10 agreements.", p) == 1.0
+    assert cite.lexical_support("They signed 12 agreements.", p) == 0.0
+    assert cite.lexical_support("Russia sold 2.3 billion dollars of arms", HITS[2].chunk.text) > 0.5
+    assert cite.lexical_support("", p) == 0.0
+
+
+def test_markers_naming_no_passage_are_dropped():
+    checked = cite.check_sentences([cite.Sentence("Myanmar and Russia signed 10 agreements.", (1, 7))], HITS)
+    assert checked[0].markers == (1,)
+    assert checked[0].dropped == (7,)
+    assert checked[0].supported
+
+
+def test_wrong_citation_is_recited_to_the_supporting_passage():
+    checked = cite.check_sentences([cite.Sentence("Six elephants went to the Moscow Circus.", (1,))], HITS)
+    assert checked[0].markers == (2,)
+    assert checked[0].recited and checked[0].supported
+
+
+def test_unsupported_claim_is_marked():
+    checked = cite.check_sentences([cite.Sentence("Moscow has 13 million inhabitants.", (1,))], HITS)
+    assert not checked[0].supported
+    assert checked[0].markers == (1,)
+
+
+def test_unsupported_claim_without_recite_keeps_marker():
+    checked = cite.check_sentences([cite.Sentence("Six elephants went to the Moscow Circus.", (1,))], HITS,
+                                   recite=False)
+    assert not checked[0].supported and checked[0].markers == (1,)
+
+
+def test_uncited_supported_sentence_gets_a_citation():
+    checked = cite.check_sentences([cite.Sentence("Russia sold US$2.3 billion of weapons.", ())], HITS)
+    assert checked[0].markers == (3,) and checked[0].supported
+
+
+def test_sentence_without_claim_needs_no_source():
+    checked = cite.check_sentences([cite.Sentence("Yes.", ())], HITS)
+    assert checked[0].supported and not checked[0].claim
+
+
+def test_similarity_counts_in_the_score():
+    low = lambda sents, rows: [[0.0] * len(rows) for _ in sents]
+    high = lambda sents, rows: [[1.0] * len(rows) for _ in sents]
+    s = [cite.Sentence("Agreements on trade were discussed by officials.", (1,))]
+    assert cite.check_sentences(s, HITS, high)[0].support > cite.check_sentences(s, HITS, low)[0].support
+
+
+def test_citations_carry_offsets_into_the_source():
+    checked = cite.check_sentences([cite.Sentence("They signed 10 agreements on trade.", (1,))], HITS)
+    [c] = cite.build_citations(checked, HITS)
+    full = " " * 100 + HITS[0].chunk.text  # the chunk starts at offset 100 of its file
+    assert full[c.start:c.end] == c.quote
+    assert c.quote.startswith("Myanmar and Russia signed 10 agreements")
+    assert c.source == "s1" and c.chunk_id == "s1#0" and c.supported
+
+
+def test_render_answer_puts_markers_before_the_full_stop():
+    checked = cite.check_sentences([cite.Sentence("They signed 10 agreements.", (1,)),
+                                    cite.Sentence("Six elephants went to the circus.", (2,))], HITS)
+    assert cite.render_answer(checked) == "They signed 10 agreements [1]. Six elephants went to the circus [2]."

@@ -1,0 +1,38 @@
+import pytest
+
+from rag.dates import DateRef, article_matches, find_dates, in_range, text_mentions
+from rag.prompt import human_date
+
+
+@pytest.mark.parametrize("q,expected", [
+    ("What agreements were signed in March?", [DateRef(None, 3)]),
+    ("What happened in March 2025?", [DateRef(2025, 3)]),
+    ("What happened in 2021?", [DateRef(2021, None)]),
+    ("Which warship visited Yangon in October 2021?", [DateRef(2021, 10)]),
+    ("What may happen next?", []),
+    ("What was said in May?", [DateRef(None, 5)]),
+    ("Who is Morgan Michaels?", []),
+])
+def test_find_dates(q, expected):
+    assert find_dates(q) == expected
+
+
+def test_article_matches():
+    assert article_matches("2025-03", DateRef(None, 3))
+    assert article_matches("2025-03", DateRef(2025, 3))
+    assert not article_matches("2025-03", DateRef(2021, None))
+    assert article_matches("2025-05-09", DateRef(2025, 5))
+    assert not article_matches(None, DateRef(2025, None))
+
+
+def test_text_mentions_and_range():
+    assert text_mentions("signed in March this year", DateRef(None, 3))
+    assert not text_mentions("signed in March this year", DateRef(2021, 3))
+    assert in_range("2025-03", "2025-01", "2025-06") and not in_range("2021-10", "2025-01", None)
+    assert in_range(None, None, None) and not in_range(None, "2020-01", None)
+
+
+def test_human_date():
+    assert human_date("2025-03") == "March 2025"
+    assert human_date("2025-05-09") == "9 May 2025"
+    assert human_date(None) == "undated"
