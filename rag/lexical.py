@@ -33,8 +33,11 @@ class BM25:
     """Okapi BM25 backed by bm25s; ``top(query, n)`` -> (row ids, scores), zero-score rows left out."""
 
     def __init__(self, texts: list[str]):
+        import logging
+
         import bm25s
 
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG on import
         self._n = len(texts)
         self._model = bm25s.BM25()
         tokens = [tokenize(t) or ["\u2205"] for t in texts]

@@ -84,11 +84,10 @@ def retrieve(question: str, index: LoadedIndex, embedder, settings: Settings, k:
     # dense search runs in every mode: its best score drives the relevance gate
     _, ids = vec.search(index.faiss_index, qv[None, :], pool if allowed is None else n)
     dense_rank = [int(i) for i in ids[0] if i >= 0 and (allowed is None or i in allowed)][:pool]
+    # lexical search also runs in every mode: a rare word it matches ("Michaels") counts as relevance
     bm25 = lexical_index(index)
-    lex_rank: list[int] = []
-    if mode in ("lexical", "hybrid"):
-        ids, _ = bm25.top(query, pool if allowed is None else n)
-        lex_rank = [int(i) for i in ids if allowed is None or i in allowed][:pool]
+    ids, _ = bm25.top(query, pool if allowed is None else n)
+    lex_rank = [int(i) for i in ids if allowed is None or i in allowed][:pool]
 
     dates = tuple(find_dates(question))
     rankings = []
@@ -113,8 +112,10 @@ def retrieve(question: str, index: LoadedIndex, embedder, settings: Settings, k:
     reason = None
     if not hits:
         reason = "no passage matches the question" + (" in the chosen date range" if allowed is not None else "")
-    elif best < settings.min_relevance:
-        reason = f"no passage is close to the question (best similarity {best:.2f} < {settings.min_relevance})"
+    elif best < settings.min_relevance and not lex_rank:
+        reason = f"no passage is close to the question (best similarity {best:.2f} < {settings.min_relevance}, no shared words)"
+    elif best < settings.min_relevance / 2:
+        reason = f"no passage is close to the question (best similarity {best:.2f})"
     else:
         missing = unknown_names(question, bm25)
         if missing:

@@ -22,10 +22,23 @@ def cache_root() -> Path:
     return Path(user_cache_dir("newsrag"))
 
 
+def data_root() -> Path:
+    """Where articles added in the web page are kept: $RAG_DATA_DIR or the user's data folder."""
+    env = os.environ.get("RAG_DATA_DIR")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("newsrag"))
+
+
+def uploads_dir() -> Path:
+    return data_root() / "articles"
+
+
 def default_index_dir(corpus_dirs: tuple[Path, ...]) -> Path:
-    """One index per corpus: ``<cache>/index/seeds-1a2b3c4d``."""
-    key = "|".join(str(Path(d).resolve()) for d in corpus_dirs)
-    digest = hashlib.sha256(key.encode()).hexdigest()[:8]
+    """One index per main article folder: ``<cache>/index/seeds-1a2b3c4d`` (added folders share it)."""
+    digest = hashlib.sha256(str(Path(corpus_dirs[0]).resolve()).encode()).hexdigest()[:8]
     return cache_root() / "index" / f"{Path(corpus_dirs[0]).name or 'corpus'}-{digest}"
 
 
@@ -89,6 +102,8 @@ class Settings:
     def load(cls, **overrides) -> "Settings":
         """Defaults, then environment (RAG_MODEL, RAG_LLM_URL, RAG_INDEX_DIR, RAG_TOP_K), then ``overrides``.
 
+        Without explicit ``corpus_dirs`` the corpus is ``seeds/`` plus the folder of articles added in the page.
+
         ``None`` overrides are ignored so CLI flags that were not given keep the lower layers.
         """
         env: dict = {}
@@ -108,6 +123,8 @@ class Settings:
         if unknown:
             raise RagError(f"Unknown settings: {', '.join(sorted(unknown))}.")
         values = env | {k: v for k, v in overrides.items() if v is not None}
+        if "corpus_dirs" not in values and uploads_dir().is_dir():
+            values["corpus_dirs"] = (DEFAULT_CORPUS, uploads_dir())  # articles added in the web page
         if "corpus_dirs" in values:
             values["corpus_dirs"] = tuple(Path(p).expanduser() for p in values["corpus_dirs"])
         for key in ("model_path", "index_dir"):

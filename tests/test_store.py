@@ -1,0 +1,196 @@
+"""Index persistence: manifest, incremental updates, rebuilds, damage, and kills mid-write."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from embeddings.store import current_version, ingest, load_index
+from rag.errors import CorpusError, IndexStateError
+
+
+def test_build_then_rerun_embeds_nothing(corpus, settings_for):
+    s = settings_for(corpus)
+    first = ingest(s)
+    assert len(first.added) == 5 and first.n_chunks > 20
+    idx = load_index(s)
+    m = idx.manifest
+    assert m["embedder"] == {"name": "all-MiniLM-L6-v2", "dim": 384}
+    assert m["chunking"]["chunk_chars"] == s.chunk_chars
+    assert set(m["files"]) == {p.stem for p in corpus.glob("*.txt")}
+    assert all(len(f["sha256"]) == 64 for f in m["files"].values())
+    for c in idx.chunks:  # offsets round-trip through the saved files
+        assert idx.documents[c.source].text[c.start:c.end] == c.text
+    again = ingest(s)
+    assert not again.wrote and again.version == first.version
+    assert again.unchanged and not again.added
+
+
+def test_incremental_add_change_delete(corpus, settings_for, monkeypatch):
+    s = settings_for(corpus)
+    ingest(s)
+    before = load_index(s)
+    (corpus / "new.txt").write_text("Myanmar signed a rice deal with Laos. It was small.", encoding="utf-8")
+    changed = corpus / "001_ca0daf8963f53742.txt"
+    changed.write_text(changed.read_text(encoding="utf-8") + "\nA new closing sentence.", encoding="utf-8")
+    (corpus / "004_6442ee56b40e60eb.txt").unlink()
+
+    embedded = []
+    import embeddings.store as store
+
+    real = store.embed_texts
+    monkeypatch.setattr(store, "embed_texts", lambda m, texts, **kw: embedded.extend(texts) or real(m, texts, **kw))
+    r = ingest(s)
+    assert r.added == ["new"] and r.changed == ["001_ca0daf8963f53742"] and r.removed == ["004_6442ee56b40e60eb"]
+    after = load_index(s)
+    assert {c.source for c in after.chunks} == {p.stem for p in corpus.glob("*.txt")}
+    # only the new and changed articles were embedded
+    assert set(embedded) == {c.text for c in after.chunks if c.source in ("new", "001_ca0daf8963f53742")}
+    # unchanged articles kept their vectors
+    old = {c.chunk_id: before.vectors[i] for i, c in enumerate(before.chunks)}
+    for i, c in enumerate(after.chunks):
+        if c.source == "000_33c356039679306b":
+            assert np.array_equal(after.vectors[i], old[c.chunk_id])
+    assert len(list(s.resolved_index_dir.glob("v-*"))) == 1  # old version cleaned up
+
+
+def test_other_chunking_rebuilds_and_says_why(corpus, settings_for):
+    ingest(settings_for(corpus))
+    s2 = settings_for(corpus, chunk_chars=400)
+    with pytest.raises(IndexStateError, match="outdated"):
+        load_index(s2)
+    r = ingest(s2)
+    assert r.rebuilt_because and "chunk_chars" in r.rebuilt_because
+    assert load_index(s2).manifest["chunking"]["chunk_chars"] == 400
+
+
+def test_other_embedder_in_manifest_rebuilds(corpus, settings_for):
+    s = settings_for(corpus)
+    ingest(s)
+    path = current_version(s.resolved_index_dir) / "manifest.json"
+    m = json.loads(path.read_text())
+    m["embedder"]["name"] = "some-other-model"
+    path.write_text(json.dumps(m))
+    with pytest.raises(IndexStateError, match="some-other-model"):
+        load_index(s)
+    r = ingest(s)
+    assert "embedder" in r.rebuilt_because
+    load_index(s)
+
+
+@pytest.mark.parametrize("damage", ["truncate_faiss", "drop_chunk_line", "garbage_vectors", "bad_pointer", "bad_json"])
+def test_damaged_index_is_reported_then_rebuilt(corpus, settings_for, damage):
+    s = settings_for(corpus)
+    ingest(s)
+    v = current_version(s.resolved_index_dir)
+    if damage == "truncate_faiss":
+        data = (v / "index.faiss").read_bytes()
+        (v / "index.faiss").write_bytes(data[: len(data) // 2])
+    elif damage == "drop_chunk_line":
+        lines = (v / "chunks.jsonl").read_text().splitlines()
+        (v / "chunks.jsonl").write_text("\n".join(lines[:-1]) + "\n")
+    elif damage == "garbage_vectors":
+        (v / "vectors.npy").write_bytes(b"\x00" * 100)
+    elif damage == "bad_pointer":
+        (s.resolved_index_dir / "CURRENT").write_text("v-missing\n")
+    elif damage == "bad_json":
+        (v / "manifest.json").write_text("{not json")
+    with pytest.raises(IndexStateError) as err:
+        load_index(s)
+    assert "rag index --rebuild" in str(err.value)
+    r = ingest(s)
+    assert r.rebuilt_because and "unreadable" in r.rebuilt_because
+    assert len(load_index(s).chunks) == r.n_chunks
+
+
+def test_missing_and_empty_folders(tmp_path, settings_for):
+    with pytest.raises(CorpusError, match="does not exist"):
+        ingest(settings_for(tmp_path / "nope"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CorpusError, match="No .txt or .md"):
+        ingest(settings_for(tmp_path / "empty"))
+
+
+def test_bad_files_are_skipped_and_named(corpus, settings_for):
+    (corpus / "empty.txt").write_bytes(b"")
+    (corpus / "binary.txt").write_bytes(b"\x89PNG\x00\x00\x01\x02" * 10)
+    (corpus / "latin1.md").write_bytes("Caf\xe9 in Yangon".encode("latin-1"))
+    (corpus / "blank.md").write_text("   \n\n  ")
+    r = ingest(settings_for(corpus))
+    reasons = {os.path.basename(sk.path): sk.reason for sk in r.skipped}
+    assert set(reasons) == {"empty.txt", "binary.txt", "latin1.md", "blank.md"}
+    assert "empty" in reasons["empty.txt"]
+    assert "binary" in reasons["binary.txt"]
+    assert "UTF-8" in reasons["latin1.md"]
+    assert len(r.added) == 5
+
+
+def test_only_bad_files_is_a_clear_error(tmp_path, settings_for):
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    (folder / "a.txt").write_bytes(b"\xff\xfe\x00bad")
+    with pytest.raises(CorpusError, match="None of the articles .* could be read"):
+        ingest(settings_for(folder))
+
+
+def test_failed_write_keeps_previous_index(corpus, settings_for, monkeypatch):
+    s = settings_for(corpus)
+    ingest(s)
+    before = current_version(s.resolved_index_dir)
+    (corpus / "new.txt").write_text("A brand new article about rice exports.", encoding="utf-8")
+    import embeddings.store as store
+
+    def disk_full(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(store.vec, "save_index", disk_full)
+    with pytest.raises(OSError, match="No space"):
+        ingest(s)
+    assert current_version(s.resolved_index_dir) == before
+    assert not list(s.resolved_index_dir.glob(".tmp-*"))
+    assert "new" not in load_index(s).documents
+
+
+KILL_SCRIPT = """
+import sys, time
+from pathlib import Path
+from rag.settings import Settings
+from embeddings.store import ingest
+s = Settings.load(corpus_dirs=(Path(sys.argv[1]),), index_dir=Path(sys.argv[2]))
+print("go", flush=True)
+ingest(s)
+print("done", flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_sigkill_during_ingest_leaves_old_or_new(corpus, settings_for, tmp_path):
+    """Kill an ingest at several moments: the index is always the old or the new one, never a mix."""
+    s = settings_for(corpus)
+    ingest(s)
+    old = {c.chunk_id for c in load_index(s).chunks}
+    script = tmp_path / "kill.py"
+    script.write_text(KILL_SCRIPT)
+    outcomes = []
+    for i, delay in enumerate([0.5, 2.0, 3.0, 4.0, 5.0, 6.0]):
+        (corpus / f"extra{i}.txt").write_text(f"Extra article {i} about a port in Dawei. " * 40, encoding="utf-8")
+        proc = subprocess.Popen([sys.executable, str(script), str(corpus), str(s.resolved_index_dir)],
+                                stdout=subprocess.PIPE, text=True)
+        proc.stdout.readline()
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        idx = load_index(s)  # must load
+        ids = {c.chunk_id for c in idx.chunks}
+        sources = {c.source for c in idx.chunks}
+        expected_new = {p.stem for p in corpus.glob("*.txt")}
+        assert sources == {c.split("#")[0] for c in old} or sources == expected_new, sources
+        outcomes.append(sources == expected_new)
+        old = ids
+    r = ingest(s)  # the next run finishes the job and cleans leftovers
+    assert {c.source for c in load_index(s).chunks} == {p.stem for p in corpus.glob("*.txt")}
+    assert not list(s.resolved_index_dir.glob(".tmp-*"))

@@ -1,0 +1,40 @@
+import numpy as np
+import pytest
+
+from embeddings import vectors as vec
+
+
+def unit(n, d=384, seed=0):
+    x = np.random.default_rng(seed).standard_normal((n, d)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_flat_index_equals_numpy_brute_force():
+    data, queries = unit(2000), unit(20, seed=1)
+    index = vec.build_index(data, exact_max=50_000)
+    scores, ids = vec.search(index, queries, 10)
+    brute = queries @ data.T
+    expect = np.argsort(-brute, axis=1)[:, :10]
+    assert np.array_equal(ids, expect)
+    assert np.allclose(scores, np.take_along_axis(brute, expect, 1), atol=1e-5)
+
+
+def test_hnsw_past_threshold_has_high_recall(tmp_path):
+    data, queries = unit(5000), unit(50, seed=2)
+    index = vec.build_index(data, exact_max=1000)
+    assert vec.index_kind(len(data), 1000) == "hnsw-ip" and hasattr(index, "hnsw")
+    vec.save_index(index, tmp_path / "i.faiss")
+    index = vec.load_index(tmp_path / "i.faiss")
+    _, ids = vec.search(index, queries, 10)
+    truth = np.argsort(-(queries @ data.T), axis=1)[:, :10]
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids, truth)])
+    assert recall >= 0.95
+
+
+def test_seed_index_matches_brute_force(seed_engine):
+    from embeddings.embedder import embed_query
+
+    idx = seed_engine.index
+    q = embed_query(seed_engine.embedder, "Which warship visited Yangon?")
+    _, ids = vec.search(idx.faiss_index, q[None, :], 5)
+    assert list(ids[0]) == list(np.argsort(-(idx.vectors @ q))[:5])

@@ -1,0 +1,123 @@
+"""The Gradio page. ``create_app`` builds it around a started ``ChatService``; ``launch`` serves it."""
+from __future__ import annotations
+
+import logging
+from functools import partial
+
+from rag.errors import RagError
+from rag.settings import Settings
+from ui import handlers, render
+
+log = logging.getLogger(__name__)
+
+EXAMPLES = [
+    "What agreements were signed in March?",
+    "Who is Morgan Michaels?",
+    "Which Russian warship visited Yangon in October 2021?",
+]
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def create_app(service: handlers.ChatService):
+    """The Blocks app; the service must be started (index built) before requests arrive."""
+    import gradio as gr
+
+    engine = service.engine
+    with gr.Blocks(title="Ask the articles") as demo:
+        gr.Markdown("# Ask the articles")
+        collection = gr.Markdown(f"Answers come only from the collection: "
+                                 f"{render.collection_line(engine.index.documents)}. Each statement links to its source.")
+        turns = gr.State([])
+        with gr.Row():
+            with gr.Column(scale=3):
+                chatbot = gr.Chatbot(label="Conversation", height=480, elem_id="chat",
+                                     placeholder="Ask a question about the articles, or click an example below.")
+                with gr.Row():
+                    box = gr.Textbox(show_label=False, placeholder="Type a question and press Enter",
+                                     scale=5, elem_id="question", max_length=service.settings.max_question_chars)
+                    send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+                    stop = gr.Button("Stop", scale=1, elem_id="stop")
+                gr.Examples(EXAMPLES, inputs=box, label="Try one of these")
+                clear = gr.Button("New conversation", size="sm")
+            with gr.Column(scale=2):
+                gr.Markdown("### Sources")
+                sources = gr.HTML(render.sources_html(None, {}, 0), elem_id="sources")
+        with gr.Accordion("Settings", open=False):
+            k = gr.Slider(1, 10, value=service.settings.top_k, step=1, label="Passages to read per question")
+            gr.Textbox(value=service.model_name(), label="Model in use", interactive=False)
+            with gr.Row():
+                date_from = gr.Textbox(label="Only articles from (YYYY or YYYY-MM)", placeholder="e.g. 2025-01")
+                date_to = gr.Textbox(label="Only articles up to (YYYY or YYYY-MM)", placeholder="e.g. 2025-12")
+        with gr.Accordion("Add articles", open=False):
+            files = gr.File(file_count="multiple", file_types=[".txt", ".md"], label="Upload .txt or .md files")
+            add_btn = gr.Button("Add files to the collection")
+            with gr.Row():
+                p_title = gr.Textbox(label="Title")
+                p_date = gr.Textbox(label="Date (optional, e.g. 2025-03)")
+            p_text = gr.Textbox(label="Article text", lines=6)
+            paste_btn = gr.Button("Add pasted article")
+            add_status = gr.Markdown()
+
+        def respond(message, messages, turns_, k_, d_from, d_to):
+            for msgs, src, t in handlers.chat(service, message, messages, turns_, k_, d_from, d_to):
+                yield msgs, src, t, ""
+
+        outputs = [chatbot, sources, turns, box]
+        inputs = [box, chatbot, turns, k, date_from, date_to]
+        ev1 = box.submit(respond, inputs, outputs, concurrency_id="llm", api_visibility="private")
+        ev2 = send.click(respond, inputs, outputs, concurrency_id="llm", api_visibility="private")
+        stop.click(None, cancels=[ev1, ev2])
+        clear.click(lambda: ([], [], render.sources_html(None, {}, 0)), None, [chatbot, turns, sources],
+                    api_visibility="private")
+
+        def refresh_line():
+            return (f"Answers come only from the collection: "
+                    f"{render.collection_line(service.engine.index.documents)}. Each statement links to its source.")
+
+        def on_files(paths, progress=gr.Progress()):
+            return handlers.add_files(service, paths, _progress(progress))
+
+        def on_paste(title, date, text, progress=gr.Progress()):
+            return handlers.add_pasted(service, title, date, text, _progress(progress))
+
+        add_btn.click(on_files, files, add_status, concurrency_id="index", api_visibility="private").then(
+            refresh_line, None, collection, api_visibility="private")
+        paste_btn.click(on_paste, [p_title, p_date, p_text], add_status, concurrency_id="index",
+                        api_visibility="private").then(refresh_line, None, collection, api_visibility="private")
+
+        gr.api(partial(handlers.ask_json, service), api_name="ask", concurrency_id="llm")
+    return demo
+
+
+def _progress(progress):
+    def update(stage: str, done: int, total: int) -> None:
+        progress((done, total), desc=f"{stage} {done}/{total}")
+
+    return update
+
+
+def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, share: bool = False,
+           auth: str | None = None, block: bool = True):
+    """Index ``seeds/`` (and added articles), then serve the page. Non-loopback hosts need ``auth``."""
+    if host not in LOOPBACK and not auth:
+        raise RagError(f"Listening on {host} makes the page reachable from other machines; give a password "
+                       f"with --auth user:password (or use --host 127.0.0.1).")
+    creds = None
+    if auth:
+        user, sep, password = auth.partition(":")
+        if not sep or not user or not password:
+            raise RagError("--auth must look like user:password.")
+        creds = (user, password)
+    service = handlers.ChatService(settings)
+    print("Preparing the index of the articles ...", flush=True)
+    report = service.start()
+    print(f"Index ready: {report.summary()}", flush=True)
+    for s in report.skipped:
+        print(f"skipped {s.path}: {s.reason}", flush=True)
+    print("Loading the language model ...", flush=True)
+    service.engine.llm  # load now, not on the first question
+    demo = create_app(service)
+    demo.queue(default_concurrency_limit=1, max_size=64)
+    return demo.launch(server_name=host, server_port=port, share=share, auth=creds, css=render.CSS,
+                       max_file_size="2mb", prevent_thread_lock=not block, footer_links=["api"],
+                       quiet=False)

@@ -1,0 +1,98 @@
+"""HTML for answers and sources. Every piece of article or model text goes through ``html.escape``."""
+from __future__ import annotations
+
+import html
+import re
+
+from rag.prompt import human_date
+from rag.records import Answer, Citation, Document
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
+
+
+def esc(text: str) -> str:
+    """Escape for HTML and for the chat's markdown: "[x](http://e)" and "<script>" show as typed."""
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=True))
+
+
+def streaming_text(raw: str) -> str:
+    """The answer while it is being written (markers shown as typed, nothing interpreted)."""
+    return esc(raw) + " ▌"
+
+
+def _marker_link(turn: int, marker: int, quote: str) -> str:
+    return (f'<a class="cite" href="#src-{turn}-{marker}" title="{html.escape(quote, quote=True)}">'
+            f'[{marker}]</a>')
+
+
+def answer_html(answer: Answer, turn: int) -> str:
+    """The final answer for the chat: sentences with clickable markers; unsupported ones flagged."""
+    if answer.refused:
+        return f"**I could not find this in the articles.** {esc(answer.reason)}. The closest passages are on the right."
+    quotes = {(c.sentence, c.marker): c.quote for c in answer.citations}
+    parts = []
+    for s in answer.sentences:
+        links = "".join(_marker_link(turn, m, quotes.get((s["text"], m), "")) for m in s["markers"])
+        text = esc(s["text"])
+        if s["claim"] and not s["supported"]:
+            text = f"{text} ⚠️ *(not supported by the cited passage)*"
+        parts.append(f"{text} {links}".strip())
+    return " ".join(parts)
+
+
+def _highlight(doc_text: str, start: int, end: int, window: int = 600) -> str:
+    """The quote inside its article with some context on either side, the quote in <mark>."""
+    a = max(0, start - window)
+    b = min(len(doc_text), end + window)
+    before = ("…" if a > 0 else "") + doc_text[a:start]
+    after = doc_text[end:b] + ("…" if b < len(doc_text) else "")
+    return f"{html.escape(before)}<mark>{html.escape(doc_text[start:end])}</mark>{html.escape(after)}"
+
+
+def sources_html(answer: Answer | None, documents: dict[str, Document], turn: int) -> str:
+    """The panel beside the chat: one expandable entry per cited passage (or the closest passages)."""
+    if answer is None:
+        return '<div class="sources-empty">Sources of the latest answer appear here.</div>'
+    items = []
+    if answer.refused or not answer.citations:
+        items.append("<p><b>Closest passages</b> (none of them answers the question):</p>")
+        for i, h in enumerate(answer.retrieved, 1):
+            c = h.chunk
+            items.append(f'<details class="source" id="src-{turn}-{i}"><summary>[{i}] {html.escape(c.title)} '
+                         f'<span class="date">({html.escape(human_date(c.date))})</span></summary>'
+                         f'<p class="passage">{html.escape(c.text)}</p></details>')
+        return "\n".join(items)
+    seen: dict[int, list[Citation]] = {}
+    for c in answer.citations:
+        seen.setdefault(c.marker, []).append(c)
+    for marker, cites in sorted(seen.items()):
+        c = cites[0]
+        doc = documents.get(c.source)
+        ok = all(x.supported for x in cites)
+        badge = "" if ok else ' <span class="unsupported">⚠️ does not support the sentence</span>'
+        body = _highlight(doc.text, c.start, c.end) if doc else f"<mark>{html.escape(c.quote)}</mark>"
+        open_attr = " open" if marker == min(seen) else ""
+        items.append(
+            f'<details class="source" id="src-{turn}-{marker}"{open_attr}><summary>[{marker}] {html.escape(c.title)} '
+            f'<span class="date">({html.escape(human_date(c.date))})</span>{badge}</summary>'
+            f'<p class="meta">{html.escape(c.source)} · characters {c.start}–{c.end}</p>'
+            f'<p class="passage">{body}</p></details>')
+    return "\n".join(items)
+
+
+def collection_line(documents: dict[str, Document]) -> str:
+    """"5 articles, October 2021 – May 2025"."""
+    dates = sorted(d.date for d in documents.values() if d.date)
+    span = f", {human_date(dates[0])} – {human_date(dates[-1])}" if dates else ""
+    n = len(documents)
+    return f"{n} article{'s' if n != 1 else ''}{span}"
+
+
+CSS = """
+.source summary { cursor: pointer; font-weight: 600; }
+.source .date, .source .meta { color: #666; font-weight: normal; font-size: 0.9em; }
+.source mark { background: #ffe58a; padding: 0 2px; }
+.source .passage { white-space: pre-wrap; }
+.unsupported { color: #b45309; font-weight: normal; }
+a.cite { text-decoration: none; font-size: 0.85em; vertical-align: super; }
+"""
