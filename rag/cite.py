@@ -18,6 +18,7 @@ from rag.prompt import NOT_FOUND
 from rag.records import Citation, Hit
 
 MARKER_RE = re.compile(r"\[\s*(?:(?:passages?|source|ref)\s*)?(\d{1,3}(?:\s*(?:,|;|and|&|-|–)\s*\d{1,3})*)\s*\]", re.I)
+_ENUMERATOR = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*•]|#+)\s*$")
 _LEADING_MARKERS = re.compile(r"^(?:\s*\[[^\]\n]{1,40}\])+")
 _REFUSAL = re.compile(r"not in (?:the )?articles|(?:passages?|articles?|text|context)s? (?:do|does) not "
                       r"(?:contain|mention|say|provide|include|state|specify)|no information|not mentioned|"
@@ -58,6 +59,9 @@ def split_answer(answer: str) -> list[Sentence]:
     out: list[list] = []
     for s, e in sentence_spans(answer):
         seg = answer[s:e]
+        if _ENUMERATOR.match(seg):  # "1." of a numbered list is not a sentence
+            continue
+        seg = re.sub(r"^\s*(?:[-*•]|#+)\s+", "", seg)
         lead = _LEADING_MARKERS.match(seg)
         if lead and parse_markers(lead.group(0)):
             if out:
@@ -77,14 +81,32 @@ def is_refusal(text: str) -> bool:
     return NOT_FOUND.lower() in text.lower() or bool(_REFUSAL.search(text))
 
 
+_CAPITALISED = re.compile(r"(?<![\w'’])[A-Z][\w\-]{2,}")
+
+
+def names(sentence: str) -> list[str]:
+    """Capitalised words that are not stop words: "The Kremlin hosted Min Aung Hlaing" -> kremlin, min, aung, hlaing."""
+    out = []
+    for m in _CAPITALISED.finditer(sentence):
+        out.extend(w for w in tokenize(m.group(0)) if not w[0].isdigit())
+    return out
+
+
+def _has_name(name: str, words: set[str]) -> bool:
+    """"russia" is in {"russian"}; "takayev" is not in {"tokayev"}."""
+    return name in words or any(len(w) >= 4 and (w.startswith(name) or name.startswith(w)) for w in words)
+
+
 def lexical_support(sentence: str, passage: str) -> float:
-    """Share of the sentence's content words in the passage; 0.0 if a number in the sentence is not there."""
+    """Share of the sentence's content words in the passage; 0.0 if the sentence states a number or a name
+    that the passage does not contain ("Takayev" against a passage naming "Minnikhanov")."""
     words = tokenize(sentence)
     if not words:
         return 0.0
     have = set(tokenize(passage))
-    numbers = [w for w in words if w[0].isdigit()]
-    if any(n not in have for n in numbers):
+    if any(w not in have for w in words if w[0].isdigit()):
+        return 0.0
+    if any(not _has_name(n, have) for n in names(sentence)):
         return 0.0
     return sum(w in have for w in words) / len(words)
 
@@ -104,6 +126,14 @@ def best_quote(sentence: str, passage: str) -> tuple[int, int]:
         if score > best_score:
             best, best_score = (s, e), score
     return best
+
+
+def passage_text(hit: Hit) -> str:
+    """What the model saw of a passage: its header (title, date) and its text."""
+    from rag.prompt import human_date
+
+    c = hit.chunk
+    return f"{c.title} {human_date(c.date)} {c.date or ''}\n{c.text}"
 
 
 Similarity = Callable[[list[str], list[int]], list[list[float]]]  # (sentences, hit rows) -> cosine matrix
@@ -141,7 +171,7 @@ def check_sentences(sentences: Sequence[Sentence], hits: Sequence[Hit], similari
         row = cos[claims.index(s_idx)] if cos is not None else None
 
         def score(m: int) -> float:
-            lex = lexical_support(s.text, hits[m - 1].chunk.text)
+            lex = lexical_support(s.text, passage_text(hits[m - 1]))
             if lex == 0.0:
                 return 0.0
             return 0.6 * lex + 0.4 * max(0.0, row[m - 1]) if row is not None else lex

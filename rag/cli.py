@@ -43,6 +43,7 @@ def cmd_ask(args) -> int:
 
     settings = _settings(args)
     engine, report = open_engine(settings, update=not args.no_update)
+    engine.llm  # a missing or damaged model is reported even when the question would be declined
     if report:
         for s in report.skipped:
             print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
@@ -112,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
         if model:
             sp.add_argument("--model", type=Path, help="a GGUF file (env RAG_MODEL); 'tiny' for the test model")
             sp.add_argument("--llm-url", help="OpenAI-compatible endpoint instead of in-process llama.cpp (env RAG_LLM_URL)")
-            sp.add_argument("-k", type=int, help="passages to retrieve (default 4)")
+            sp.add_argument("-k", type=int, help="passages to retrieve (default 3)")
             sp.add_argument("--mode", choices=["dense", "lexical", "hybrid"], help="retrieval mode (default hybrid)")
             sp.add_argument("--timeout", type=float, help="generation time limit in seconds (default 120)")
             sp.add_argument("--max-tokens", type=int, help="answer length limit in tokens (default 256)")

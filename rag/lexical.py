@@ -21,7 +21,7 @@ def tokenize(text: str) -> list[str]:
     """Lower-case words and numbers minus stop words, crudely singular: "The Agreements, 2.3bn" -> ['agreement', '2.3bn']."""
     out = []
     for w in _WORD.findall(text.lower().replace("’", "'")):
-        if w in STOPWORDS:
+        if w in STOPWORDS or (len(w) == 1 and not w.isdigit()):
             continue
         if len(w) > 3 and w.endswith("s") and not w.endswith("ss") and not w[0].isdigit():
             w = w[:-1]

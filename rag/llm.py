@@ -94,6 +94,9 @@ class OpenAICompatLLM:
             raise ModelError(f"The LLM server at {self.url} answered HTTP {exc.code}: {exc.read()[:200]!r}.") from exc
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
+            if isinstance(reason, TimeoutError) or isinstance(exc, TimeoutError):
+                raise GenerationError(f"The LLM server at {self.url} did not answer within {timeout_s:.0f} s. "
+                                      f"Check the server, or raise the generation timeout (--timeout).") from exc
             raise ModelError(f"Cannot reach the LLM server at {self.url} ({reason}). Start the server, or unset "
                              f"RAG_LLM_URL / --llm-url to use the local model.") from exc
         try:

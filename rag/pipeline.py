@@ -73,11 +73,13 @@ def retrieval_query(question: str, history: list[tuple[str, str]]) -> str:
     return question
 
 
-def _declined(question: str, reason: str, retrieval: Retrieval, timings: dict, model: str = "") -> Answer:
+def _declined(question: str, reason: str, retrieval: Retrieval, timings: dict, model: str = "",
+              sentences: tuple[dict, ...] = ()) -> Answer:
+    """A refusal that still shows the closest passages and, when the model wrote one, its checked draft."""
     text = f"The articles do not cover this ({reason})."
     if retrieval.hits:
         text += " The closest passages are listed below."
-    return Answer(question, text, True, (), retrieval.hits, (), reason, timings, 0, 0, model)
+    return Answer(question, text, True, (), retrieval.hits, sentences, reason, timings, 0, 0, model)
 
 
 def ask_stream(engine: Engine, question: str, history: list[tuple[str, str]] = (), k: int | None = None,
@@ -141,19 +143,17 @@ def finish(engine: Engine, question: str, raw: str, retrieval: Retrieval, check:
     if not check:  # trust the model's markers, still dropping ones that name no passage
         checked = [cite.CheckedSentence(c.text, c.markers, c.written, c.dropped, True, c.claim, 0.0, False)
                    for c in checked]
+    verdicts = tuple({"text": c.text, "markers": list(c.markers), "supported": c.supported, "claim": c.claim,
+                      "recited": c.recited, "dropped_markers": list(c.dropped), "support": round(c.support, 3)}
+                     for c in checked)
     claims = [c for c in checked if c.claim]
     if not claims or not any(c.supported for c in claims):
         reason = ("the model found no answer in the passages" if not claims or cite.is_refusal(raw)
                   else "no sentence of the draft answer is supported by the passages")
-        return _declined(question, reason, retrieval, {})
+        return _declined(question, reason, retrieval, {}, sentences=verdicts)
     citations = cite.build_citations(checked, hits)
-    return Answer(
-        question=question, answer=cite.render_answer(checked), refused=False, citations=tuple(citations),
-        retrieved=retrieval.hits,
-        sentences=tuple({"text": c.text, "markers": list(c.markers), "supported": c.supported, "claim": c.claim,
-                         "recited": c.recited, "dropped_markers": list(c.dropped), "support": round(c.support, 3)}
-                        for c in checked),
-    )
+    return Answer(question=question, answer=cite.render_answer(checked), refused=False,
+                  citations=tuple(citations), retrieved=retrieval.hits, sentences=verdicts)
 
 
 def _similarity(engine: Engine, hits: list[Hit]) -> cite.Similarity:

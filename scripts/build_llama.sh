@@ -23,10 +23,17 @@ fi
 [ "$(uname -m)" = x86_64 ] || flags=(-DGGML_NATIVE=ON)
 key=$(printf '%s %s' "$VERSION" "${flags[*]}" | sha256sum | cut -c1-12)
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/newsrag/wheels/llama-$key"
+marker=.venv/.llama-build-key
+if [ -f "$marker" ] && [ "$(cat "$marker")" = "$key" ] && .venv/bin/python -c "import llama_cpp" 2>/dev/null; then
+  exit 0  # this build is already installed
+fi
 if ! ls "$cache"/llama_cpp_python-$VERSION-*.whl >/dev/null 2>&1; then
   echo "== building llama-cpp-python $VERSION (${flags[*]}); about 4 minutes, once"
   mkdir -p "$cache"
   CMAKE_ARGS="${flags[*]}" $PIP wheel -q --no-deps --no-cache-dir --no-binary llama-cpp-python \
     "llama-cpp-python==$VERSION" -w "$cache" 2> >(grep -v "is ignored: it is neither" >&2)
 fi
+# its own dependencies first (numpy, jinja2, diskcache, typing-extensions), then the wheel built above
+$PIP install -q "numpy>=1.20" "jinja2>=2.11.3" "diskcache>=5.6.1" "typing-extensions>=4.5" 2> >(grep -v "is ignored" >&2)
 $PIP install -q --force-reinstall --no-deps "$cache"/llama_cpp_python-$VERSION-*.whl 2> >(grep -v "is ignored" >&2)
+echo "$key" > "$marker"

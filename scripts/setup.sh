@@ -17,6 +17,7 @@ if [ ! -x .venv/bin/python ]; then
   echo "== creating .venv"
   "$PY" -m venv .venv
 fi
+bash scripts/build_llama.sh  # llama.cpp built for this CPU, without AMX (see the script)
 spec="."
 if [ ${#extras[@]} -gt 0 ]; then spec=".[$(IFS=,; echo "${extras[*]}")]"; fi
 echo "== installing $spec (llama-cpp-python compiles on first install: about 4 minutes)"

@@ -35,6 +35,8 @@ def test_parse_markers(fragment, expected):
     ("It cost US$2.3 billion [3].", [("It cost US$2.3 billion.", (3,))]),
     ("", []),
     ("[1]", []),
+    ("1. Ten deals [1].\n2. Six elephants [2].", [("Ten deals.", (1,)), ("Six elephants.", (2,))]),
+    ("- Ten deals [1]\n- Six elephants [2]", [("Ten deals", (1,)), ("Six elephants", (2,))]),
     ("Line one [1]\nLine two [2]", [("Line one", (1,)), ("Line two", (2,))]),
 ])
 def test_split_answer(answer, expected):
@@ -113,3 +115,16 @@ def test_render_answer_puts_markers_before_the_full_stop():
     checked = cite.check_sentences([cite.Sentence("They signed 10 agreements.", (1,)),
                                     cite.Sentence("Six elephants went to the circus.", (2,))], HITS)
     assert cite.render_answer(checked) == "They signed 10 agreements [1]. Six elephants went to the circus [2]."
+
+
+def test_names_not_in_the_passage_make_a_claim_unsupported():
+    p = "Min Aung Hlaing held talks with Tatarstan President Rustam Minnikhanov in Kazan."
+    assert cite.lexical_support("He held talks with Minnikhanov in Kazan.", p) == 1.0
+    assert cite.lexical_support("He held talks with Kazakhstan President Takayev in Kazan.", p) == 0.0
+    assert cite.lexical_support("Russian officials were there.", "Russia sent officials.") > 0
+
+
+def test_the_passage_date_counts_as_passage_text():
+    h = Hit(Chunk("t#0", "t", 0, 40, "The warship Gremyashiy visited Yangon.", "Timeline", "2021-10"), 1.0)
+    checked = cite.check_sentences([cite.Sentence("The warship Gremyashiy visited Yangon in October 2021.", ())], [h])
+    assert checked[0].supported and checked[0].markers == (1,)

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import logging
-from functools import partial
-
 from rag.errors import RagError
 from rag.settings import Settings
 from ui import handlers, render
@@ -64,7 +62,8 @@ def create_app(service: handlers.ChatService):
 
         outputs = [chatbot, sources, turns, box]
         inputs = [box, chatbot, turns, k, date_from, date_to]
-        ev1 = box.submit(respond, inputs, outputs, concurrency_id="llm", api_visibility="private")
+        ev1 = box.submit(respond, inputs, outputs, concurrency_id="llm", api_name="chat",
+                         api_visibility="undocumented")
         ev2 = send.click(respond, inputs, outputs, concurrency_id="llm", api_visibility="private")
         stop.click(None, cancels=[ev1, ev2])
         clear.click(lambda: ([], [], render.sources_html(None, {}, 0)), None, [chatbot, turns, sources],
@@ -85,7 +84,11 @@ def create_app(service: handlers.ChatService):
         paste_btn.click(on_paste, [p_title, p_date, p_text], add_status, concurrency_id="index",
                         api_visibility="private").then(refresh_line, None, collection, api_visibility="private")
 
-        gr.api(partial(handlers.ask_json, service), api_name="ask", concurrency_id="llm")
+        def ask(question: str, k: int = 0) -> dict:
+            """Answer one question; returns the same JSON object as `rag ask --json`."""
+            return handlers.ask_json(service, question, k or None)
+
+        gr.api(ask, api_name="ask", concurrency_id="llm")
     return demo
 
 
@@ -98,7 +101,32 @@ def _progress(progress):
 
 def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, share: bool = False,
            auth: str | None = None, block: bool = True):
-    """Index ``seeds/`` (and added articles), then serve the page. Non-loopback hosts need ``auth``."""
+    """Index ``seeds/`` (and added articles), load the model, then serve the page."""
+    _check_exposure(host, auth)
+    service = handlers.ChatService(settings)
+    print("Preparing the index of the articles ...", flush=True)
+    report = service.start()
+    print(f"Index ready: {report.summary()}", flush=True)
+    for s in report.skipped:
+        print(f"skipped {s.path}: {s.reason}", flush=True)
+    print("Loading the language model ...", flush=True)
+    service.engine.llm  # load now, not on the first question
+    return serve(service, host, port, share, auth, block)
+
+
+def serve(service: handlers.ChatService, host: str = "127.0.0.1", port: int = 7860, share: bool = False,
+          auth: str | None = None, block: bool = True):
+    """Serve the page of a started service: one generation at a time (the rest wait in Gradio's queue)."""
+    creds = _check_exposure(host, auth)
+    demo = create_app(service)
+    demo.queue(default_concurrency_limit=1, max_size=64)
+    demo.launch(server_name=host, server_port=port, share=share, auth=creds, css=render.CSS,
+                max_file_size="2mb", prevent_thread_lock=not block, footer_links=["api"], quiet=not block)
+    return demo
+
+
+def _check_exposure(host: str, auth: str | None) -> tuple[str, str] | None:
+    """Non-loopback hosts need ``user:password``."""
     if host not in LOOPBACK and not auth:
         raise RagError(f"Listening on {host} makes the page reachable from other machines; give a password "
                        f"with --auth user:password (or use --host 127.0.0.1).")
@@ -108,16 +136,4 @@ def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, share:
         if not sep or not user or not password:
             raise RagError("--auth must look like user:password.")
         creds = (user, password)
-    service = handlers.ChatService(settings)
-    print("Preparing the index of the articles ...", flush=True)
-    report = service.start()
-    print(f"Index ready: {report.summary()}", flush=True)
-    for s in report.skipped:
-        print(f"skipped {s.path}: {s.reason}", flush=True)
-    print("Loading the language model ...", flush=True)
-    service.engine.llm  # load now, not on the first question
-    demo = create_app(service)
-    demo.queue(default_concurrency_limit=1, max_size=64)
-    return demo.launch(server_name=host, server_port=port, share=share, auth=creds, css=render.CSS,
-                       max_file_size="2mb", prevent_thread_lock=not block, footer_links=["api"],
-                       quiet=False)
+    return creds

@@ -7,7 +7,7 @@ import re
 from rag.prompt import human_date
 from rag.records import Answer, Citation, Document
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>.-])")
 
 
 def esc(text: str) -> str:
@@ -71,7 +71,7 @@ def sources_html(answer: Answer | None, documents: dict[str, Document], turn: in
         ok = all(x.supported for x in cites)
         badge = "" if ok else ' <span class="unsupported">⚠️ does not support the sentence</span>'
         body = _highlight(doc.text, c.start, c.end) if doc else f"<mark>{html.escape(c.quote)}</mark>"
-        open_attr = " open" if marker == min(seen) else ""
+        open_attr = " open"  # at most k passages: all shown, each collapsible
         items.append(
             f'<details class="source" id="src-{turn}-{marker}"{open_attr}><summary>[{marker}] {html.escape(c.title)} '
             f'<span class="date">({html.escape(human_date(c.date))})</span>{badge}</summary>'

@@ -1,0 +1,86 @@
+"""End to end with the real embedder, FAISS and the tiny real LLM (SmolLM2-135M): shapes and guarantees,
+not answer quality, which the tiny model cannot give."""
+import pytest
+
+from rag.errors import QuestionError
+from rag.pipeline import ask, ask_stream, clean_question, retrieval_query
+from rag.records import Answer
+
+
+def test_answer_streams_then_finishes_with_a_checked_answer(seed_engine):
+    items = list(ask_stream(seed_engine, "Which Russian warship visited Yangon in October 2021?"))
+    final = items[-1]
+    pieces = items[:-1]
+    assert isinstance(final, Answer)
+    assert pieces and all(isinstance(p, str) for p in pieces)
+    assert final.retrieved and final.retrieved[0].chunk.source == "004_6442ee56b40e60eb"
+    assert final.timings["first_token_s"] <= final.timings["total_s"]
+    assert final.prompt_tokens > 100 and final.completion_tokens > 0
+    assert final.model.endswith(".gguf")
+    data = final.to_json()
+    for key in ("question", "answer", "refused", "citations", "retrieved", "timings", "prompt_tokens",
+                "completion_tokens", "model"):
+        assert key in data
+    for c in final.citations:  # every citation points at real text of its article
+        doc = seed_engine.index.documents[c.source]
+        assert doc.text[c.start:c.end] == c.quote
+        assert 1 <= c.marker <= len(final.retrieved)
+    if not final.refused:
+        assert final.citations and any(s["supported"] for s in final.sentences)
+
+
+def test_prompt_stays_within_budget(seed_engine):
+    final = ask(seed_engine, "What agreements were signed in March?", k=8)
+    assert final.prompt_tokens <= seed_engine.settings.max_prompt_tokens + 20
+
+
+def test_unrelated_question_is_declined_without_the_llm(seed_engine):
+    calls = []
+    llm = seed_engine.llm
+    real = llm.stream
+    llm.stream = lambda *a, **k: calls.append(1) or real(*a, **k)
+    try:
+        a = ask(seed_engine, "How do I bake sourdough bread at home?")
+    finally:
+        llm.stream = real
+    assert a.refused and not calls and a.retrieved and "do not cover" in a.answer
+
+
+@pytest.mark.parametrize("question,message", [
+    ("", "empty"), ("   \n\t ", "empty"), ("\x00\x01\x02", "empty"), ("x" * 10_000, "limit is 2,000"),
+])
+def test_bad_questions_say_what_to_do(seed_engine, question, message):
+    with pytest.raises(QuestionError, match=message):
+        ask(seed_engine, question)
+
+
+def test_clean_question_strips_control_characters(seed_engine):
+    assert clean_question("  Who\x07 is\u200f Morgan\n Michaels? ", seed_engine.settings) == "Who is Morgan Michaels?"
+
+
+def test_follow_up_retrieval_uses_the_previous_question():
+    hist = [("Who is Morgan Michaels?", "A researcher.")]
+    assert retrieval_query("What did he say about Russia's role?", hist).startswith("Who is Morgan Michaels?")
+    assert retrieval_query("Which warship visited Yangon in October 2021?", hist) == \
+        "Which warship visited Yangon in October 2021?"
+    assert retrieval_query("What did he say?", []) == "What did he say?"
+
+
+def test_finish_with_scripted_model_text(seed_engine):
+    """Parsing and checking on fixed model output (no LLM): bad markers dropped, refusals recognised."""
+    from rag.pipeline import finish
+    from rag.retrieve import retrieve
+
+    r = retrieve("Which Russian warship visited Yangon in October 2021?", seed_engine.index, seed_engine.embedder,
+                 seed_engine.settings)
+    n, top = next((i, h.chunk.text) for i, h in enumerate(r.hits, 1) if "Gremyashiy" in h.chunk.text)
+    from embeddings.chunking import sentence_spans
+
+    sentence = next(top[a:b] for a, b in sentence_spans(top) if "Gremyashiy" in top[a:b])
+    a = finish(seed_engine, "q", f"{sentence} [{n}][9].", r)
+    assert not a.refused and a.citations[0].marker == n and a.sentences[0]["dropped_markers"] == [9]
+    assert a.sentences[0]["supported"]
+    a = finish(seed_engine, "q", "NOT IN ARTICLES", r)
+    assert a.refused and a.retrieved
+    a = finish(seed_engine, "q", "The Eiffel Tower is 330 metres tall [1].", r)
+    assert a.refused and "not supported" in a.reason or "no sentence" in a.reason
