@@ -78,7 +78,7 @@ def test_upload_good_and_bad_files(service, tmp_path):
     big.write_text("word " * 600_000)
     before = len(service.engine.index.chunks)
     msg = handlers.add_files(service, [str(good), str(binary), str(wrong), str(big)])
-    assert "✅ Added rice" in msg
+    assert "✅ Added rice\\_deal.txt" in msg
     assert "photo.txt" in msg and "binary" in msg and "table.csv" in msg and "big.txt" in msg
     assert "rice_deal" in service.engine.index.documents
     assert len(service.engine.index.chunks) == before + 1

@@ -7,12 +7,15 @@ import re
 from rag.prompt import human_date
 from rag.records import Answer, Citation, Document
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>.-])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
+_MD_LINE_START = re.compile(r"^(\s*)(\d+)([.)])|^(\s*)([-=>])", re.M)
 
 
 def esc(text: str) -> str:
-    """Escape for HTML and for the chat's markdown: "[x](http://e)" and "<script>" show as typed."""
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=True))
+    """Escape for HTML and for the chat's markdown: "[x](http://e)", "<script>" and "1. item" show as typed."""
+    out = _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+    return _MD_LINE_START.sub(lambda m: f"{m.group(1)}{m.group(2)}\\{m.group(3)}" if m.group(2)
+                              else f"{m.group(4)}\\{m.group(5)}", out)
 
 
 def streaming_text(raw: str) -> str:
