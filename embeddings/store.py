@@ -79,7 +79,7 @@ class IngestReport:
     def summary(self) -> str:
         parts = [f"{self.n_chunks} passages from {len(self.added) + len(self.changed) + len(self.unchanged)} articles"]
         if self.rebuilt_because:
-            parts.append(f"rebuilt: {self.rebuilt_because}")
+            parts.append("new index" if self.rebuilt_because == "no index yet" else f"rebuilt: {self.rebuilt_because}")
         for name, items in (("new", self.added), ("changed", self.changed), ("removed", self.removed)):
             if items:
                 parts.append(f"{len(items)} {name}")

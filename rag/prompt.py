@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from rag.dates import MONTHS
+from rag.dates import MONTHS, find_dates
 from rag.records import Hit
 
 NOT_FOUND = "NOT IN ARTICLES"
@@ -50,6 +50,9 @@ def build_messages(question: str, hits: list[Hit] | tuple[Hit, ...], history: li
         q, a = history[-1]
         context = f"Earlier in this conversation the user asked: {q[:300]}\nAnd was told: {a[:300]}\n\n"
     tail = f"\n\nQuestion: {question}"
+    bare_months = [d.label() for d in find_dates(question) if d.month and not d.year]
+    if bare_months:  # "in March" -> the model must say which March it means
+        tail += f"\n(The question names {', '.join(bare_months)} without a year: say which year, from the passage dates.)"
     texts = [h.chunk.text for h in hits]
 
     def render() -> str:

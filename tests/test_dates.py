@@ -36,3 +36,13 @@ def test_human_date():
     assert human_date("2025-03") == "March 2025"
     assert human_date("2025-05-09") == "9 May 2025"
     assert human_date(None) == "undated"
+
+
+def test_prompt_asks_for_the_year_of_a_bare_month():
+    from rag.prompt import build_messages
+    from rag.records import Chunk, Hit
+
+    hits = [Hit(Chunk("a#0", "a", 0, 5, "text.", "T", "2025-03"), 1.0)]
+    user = build_messages("What was signed in March?", hits)[1]["content"]
+    assert "March without a year" in user and "(March 2025)" in user
+    assert "without a year" not in build_messages("What was signed in March 2025?", hits)[1]["content"]
