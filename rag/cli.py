@@ -38,10 +38,11 @@ def cmd_index(args) -> int:
 
 
 def cmd_ask(args) -> int:
-    from rag.pipeline import ask_stream, format_answer, open_engine
+    from rag.pipeline import ask_stream, clean_question, format_answer, open_engine
     from rag.records import Answer
 
     settings = _settings(args)
+    clean_question(args.question, settings)  # a bad question is reported before anything loads
     engine, report = open_engine(settings, update=not args.no_update)
     engine.llm  # a missing or damaged model is reported even when the question would be declined
     if report:
@@ -64,15 +65,42 @@ def cmd_ask(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from rag.bench import load_questions, run_questions, score_run, scorable
+    if args.target == "compare":
+        if len(args.rest) != 2:
+            raise RagError("Usage: rag bench compare RUN_A RUN_B (two run folders).")
+        from rag.bench import compare
+
+        print(compare(Path(args.rest[0]), Path(args.rest[1])))
+        return 0
+    if args.target == "perf":
+        from rag import perf
+
+        perf.main(Path(args.out or "runs/perf"), quick=args.quick)
+        return 0
+    return _bench_questions(args)
+
+
+def _bench_questions(args) -> int:
+    import time
+
+    from tqdm import tqdm
+
+    from rag.bench import environment, load_questions, run_questions, write_summary
     from rag.pipeline import ask, open_engine
 
-    questions = load_questions(args.questions)  # validated before any model loads
+    if args.rest:
+        raise RagError(f"Unexpected arguments: {' '.join(args.rest)}.")
+    questions = load_questions(Path(args.target))  # validated before any model loads
     settings = _settings(args)
+    out = Path(args.out) if args.out else Path("runs") / Path(args.target).stem
+    if out.suffix == ".jsonl":  # --out results.jsonl: the report files go beside it
+        out_dir, results_path = out.parent, out
+    else:
+        out_dir, results_path = out, out / "results.jsonl"
+    out_dir.mkdir(parents=True, exist_ok=True)
     engine, _ = open_engine(settings)
-    out = Path(args.out) if args.out else Path("runs") / "results.jsonl"
-    if out.suffix != ".jsonl":
-        out = out / "results.jsonl"
+    llm = engine.llm
+    env = environment(settings, getattr(llm, "path", None))
 
     def answer_one(item: dict) -> dict:
         try:
@@ -81,17 +109,24 @@ def cmd_bench(args) -> int:
             return {"question": item["question"], "answer": "", "refused": True, "error": str(exc),
                     "citations": [], "retrieved": [], "timings": {}}
 
-    def show(r, verdict):
-        v = verdict["verdict"] if verdict else ""
-        print(f"{r['id']:>10}  {r['timings'].get('total_s', 0):6.2f}s  {v:<22} {r['answer'][:70]!r}", file=sys.stderr)
+    bar = tqdm(total=len(questions) * args.repeats, desc="Answering", unit="q", file=sys.stderr)
+    scored = []
 
-    results = run_questions(questions, answer_one, out, show)
-    print(f"results: {out}")
-    if scorable(questions):
-        summary = score_run(questions, results)
-        for k, v in summary.items():
-            print(f"{k:>20}: {v:.3f}" if isinstance(v, float) else f"{k:>20}: {v}")
-        out.with_name("summary.json").write_text(json.dumps(summary, indent=2))
+    def show(r):
+        v = r.get("verdict") or {}
+        if "fact_recall" in v:
+            scored.append(v["fact_recall"])
+        bar.set_postfix_str(f"fact recall {sum(scored) / len(scored):.2f}" if scored else "")
+        bar.update(1)
+
+    t0 = time.perf_counter()
+    results = run_questions(questions, answer_one, results_path, args.repeats, show)
+    bar.close()
+    summary = write_summary(out_dir, questions, results, env, time.perf_counter() - t0)
+    print(f"results: {results_path}\nreport: {out_dir / 'report.html'}")
+    for k, v in (summary["scores"] or {}).items():
+        if isinstance(v, (int, float)):
+            print(f"{k:>24}: {v:.3f}" if isinstance(v, float) else f"{k:>24}: {v}")
     return 0
 
 
@@ -133,9 +168,13 @@ def build_parser() -> argparse.ArgumentParser:
     common(sp)
     sp.set_defaults(func=cmd_ask)
 
-    sp = sub.add_parser("bench", help="answer a question file and score it")
-    sp.add_argument("questions", type=Path)
-    sp.add_argument("--out", help="results file (.jsonl) or folder")
+    sp = sub.add_parser("bench", help="answer a question file and score it; or: bench compare A B; bench perf",
+                        description="rag bench QUESTIONS.jsonl [--out DIR] | rag bench compare RUN_A RUN_B | rag bench perf")
+    sp.add_argument("target", help="a question file (.jsonl), 'compare' or 'perf'")
+    sp.add_argument("rest", nargs="*", help="for compare: the two run folders")
+    sp.add_argument("--out", help="run folder (default runs/<name>); a .jsonl path puts the results there")
+    sp.add_argument("--repeats", type=int, default=1, help="answer each question N times (latency spread)")
+    sp.add_argument("--quick", action="store_true", help="perf: smaller sizes only")
     common(sp)
     sp.set_defaults(func=cmd_bench)
 

@@ -1,0 +1,181 @@
+"""``rag bench perf``: ingestion throughput, retrieval latency/recall against size, pipeline overhead over llama.cpp.
+
+Writes perf.json and perf.md (with an SVG plot of latency against collection size) to the output folder.
+"""
+from __future__ import annotations
+
+import json
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from rag.settings import DEFAULT_CORPUS
+
+INGEST_CHILD = """
+import json, sys, time
+from pathlib import Path
+from rag.settings import Settings
+from embeddings.store import ingest
+t = time.perf_counter()
+r = ingest(Settings.load(corpus_dirs=(Path(sys.argv[1]),), index_dir=Path(sys.argv[2])))
+print(json.dumps({"chunks": r.n_chunks, "seconds": time.perf_counter() - t}))
+"""
+
+
+def synthetic_corpus(folder: Path, scale: int) -> int:
+    """``scale`` copies of each seed article, each made unique by a numbered first line."""
+    folder.mkdir(parents=True, exist_ok=True)
+    seeds = sorted(DEFAULT_CORPUS.glob("*.txt"))
+    for i in range(scale):
+        for p in seeds:
+            (folder / f"{p.stem}_{i:04d}.txt").write_text(f"Copy {i} of {p.stem}.\n" + p.read_text(encoding="utf-8"),
+                                                          encoding="utf-8")
+    return scale * len(seeds)
+
+
+def ingestion(scales: list[int]) -> list[dict]:
+    """Chunks per second and peak memory of a cold ``ingest`` (its own process) per collection size."""
+    rows = []
+    for scale in scales:
+        with tempfile.TemporaryDirectory() as tmp:
+            corpus = Path(tmp) / "corpus"
+            n_docs = synthetic_corpus(corpus, scale) if scale > 1 else len(list(shutil.copytree(DEFAULT_CORPUS, corpus).glob("*.txt")))
+            proc = subprocess.run([sys.executable, "-c", INGEST_CHILD, str(corpus), str(Path(tmp) / "index")],
+                                  capture_output=True, text=True, check=True)
+            out = json.loads(proc.stdout.strip().splitlines()[-1])
+            peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # MB, max over children so far
+            rows.append({"scale": scale, "articles": n_docs, "chunks": out["chunks"], "seconds": out["seconds"],
+                         "chunks_per_s": out["chunks"] / out["seconds"], "peak_mb": peak})
+            print(f"ingest x{scale}: {rows[-1]}", file=sys.stderr)
+    return rows
+
+
+def clustered_vectors(n: int, d: int = 384, centres: int = 1000, seed: int = 0) -> np.ndarray:
+    """Unit vectors around ``centres`` random directions: closer to real embeddings than uniform noise."""
+    rng = np.random.default_rng(seed)
+    c = rng.standard_normal((centres, d)).astype(np.float32)
+    x = c[rng.integers(0, centres, n)] + 0.9 * rng.standard_normal((n, d)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    return x
+
+
+def retrieval(sizes: list[int], n_queries: int = 200, k: int = 10) -> list[dict]:
+    """Single-query latency (p50, p95) of the exact and HNSW indexes, and HNSW recall@10 against exact."""
+    import faiss
+
+    from embeddings import vectors as vec
+
+    faiss.omp_set_num_threads(1)  # one query at a time, as the app serves them
+    rows = []
+    for n in sizes:
+        data = clustered_vectors(n)
+        queries = clustered_vectors(n_queries, seed=1)
+        row = {"vectors": n}
+        found = {}
+        for kind, exact_max in (("exact", n), ("hnsw", 0)):
+            faiss.omp_set_num_threads(0 or 2)
+            t = time.perf_counter()
+            index = vec.build_index(data, exact_max=exact_max)
+            row[f"{kind}_build_s"] = time.perf_counter() - t
+            faiss.omp_set_num_threads(1)
+            times, ids = [], []
+            for q in queries:
+                t = time.perf_counter()
+                _, i = vec.search(index, q[None, :], k)
+                times.append(time.perf_counter() - t)
+                ids.append(i[0])
+            found[kind] = ids
+            row[f"{kind}_p50_ms"] = 1000 * statistics.median(times)
+            row[f"{kind}_p95_ms"] = 1000 * float(np.percentile(times, 95))
+            del index
+        row["hnsw_recall_at_10"] = float(np.mean([len(set(a) & set(b)) / k for a, b in zip(found["hnsw"], found["exact"])]))
+        rows.append(row)
+        print(f"retrieval {n}: {row}", file=sys.stderr)
+    return rows
+
+
+def generation(n_questions: int = 3) -> dict:
+    """The same prompts through ``ask`` and through llama.cpp directly; the ratio is the pipeline's overhead."""
+    from rag.pipeline import ask, open_engine
+    from rag.prompt import build_messages
+    from rag.retrieve import retrieve
+    from rag.settings import Settings
+
+    engine, _ = open_engine(Settings.load())
+    llm = engine.llm
+    raw = llm._llm
+    questions = ["Which Russian warship visited Yangon in October 2021?", "Who is Morgan Michaels?",
+                 "Which project in Tanintharyi Region did Russia agree to help restart?"][:n_questions]
+    ask(engine, questions[0])  # warm up
+    pipe, direct = [], []
+    for q in questions:
+        r = retrieve(q, engine.index, engine.embedder, engine.settings)
+        messages = build_messages(q, list(r.hits), (), engine.settings.max_prompt_tokens, llm.count_tokens)
+        raw.reset()
+        t = time.perf_counter()
+        ask(engine, q)
+        pipe.append(time.perf_counter() - t)
+        raw.reset()
+        t = time.perf_counter()
+        for _ in raw.create_chat_completion(messages=messages, max_tokens=engine.settings.max_tokens, temperature=0.0,
+                                            seed=engine.settings.seed, stream=True):
+            pass
+        direct.append(time.perf_counter() - t)
+    return {"questions": questions, "pipeline_s": pipe, "llama_cpp_s": direct,
+            "overhead": sum(pipe) / sum(direct) - 1.0}
+
+
+def plot(rows: list[dict]) -> str:
+    """Log-log style plot (log10 axes drawn by hand) of p50 latency against vectors, exact vs HNSW."""
+    w, h, pad = 520, 300, 50
+    xs = [np.log10(r["vectors"]) for r in rows]
+    ys = [np.log10(max(1e-3, r[k])) for r in rows for k in ("exact_p50_ms", "hnsw_p50_ms")]
+    x0, x1, y0, y1 = min(xs), max(xs) or 1, min(ys), max(ys)
+    sx = lambda x: pad + (w - 2 * pad) * (x - x0) / ((x1 - x0) or 1)
+    sy = lambda y: h - pad - (h - 2 * pad) * (y - y0) / ((y1 - y0) or 1)
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}"><text x="{pad}" y="20" font-size="12">'
+           f'p50 query latency (ms, log) against vectors (log)</text>']
+    for key, colour in (("exact_p50_ms", "#c62828"), ("hnsw_p50_ms", "#1565c0")):
+        pts = " ".join(f"{sx(np.log10(r['vectors'])):.1f},{sy(np.log10(max(1e-3, r[key]))):.1f}" for r in rows)
+        out.append(f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="2"/>')
+        for r in rows:
+            out.append(f'<text x="{sx(np.log10(r["vectors"])):.1f}" y="{sy(np.log10(max(1e-3, r[key]))) - 4:.1f}" '
+                       f'font-size="9" fill="{colour}">{r[key]:.2f}</text>')
+    for r in rows:
+        out.append(f'<text x="{sx(np.log10(r["vectors"])):.1f}" y="{h - pad + 15}" font-size="10">{r["vectors"]:.0e}</text>')
+    out.append(f'<text x="{w - 150}" y="40" font-size="11" fill="#c62828">exact (flat IP)</text>'
+               f'<text x="{w - 150}" y="55" font-size="11" fill="#1565c0">HNSW (M=32, ef=256)</text></svg>')
+    return "".join(out)
+
+
+def main(out: Path, quick: bool = False, scales: list[int] | None = None, sizes: list[int] | None = None,
+         gen: bool = True) -> dict:
+    out.mkdir(parents=True, exist_ok=True)
+    scales = scales or ([1, 10] if quick else [1, 10, 100])
+    sizes = sizes or ([1_000, 10_000] if quick else [1_000, 10_000, 100_000, 1_000_000])
+    result = {"ingestion": ingestion(scales), "retrieval": retrieval(sizes)}
+    if gen:
+        result["generation"] = generation()
+    (out / "perf.json").write_text(json.dumps(result, indent=2))
+    md = ["# Performance", "", "| collection | articles | chunks | seconds | chunks/s | peak MB |", "|---|---|---|---|---|---|"]
+    md += [f"| seeds x{r['scale']} | {r['articles']} | {r['chunks']} | {r['seconds']:.1f} | {r['chunks_per_s']:.0f} | "
+           f"{r['peak_mb']:.0f} |" for r in result["ingestion"]]
+    md += ["", "| vectors | exact p50 ms | exact p95 ms | HNSW p50 ms | HNSW p95 ms | HNSW recall@10 | HNSW build s |",
+           "|---|---|---|---|---|---|---|"]
+    md += [f"| {r['vectors']:,} | {r['exact_p50_ms']:.2f} | {r['exact_p95_ms']:.2f} | {r['hnsw_p50_ms']:.2f} | "
+           f"{r['hnsw_p95_ms']:.2f} | {r['hnsw_recall_at_10']:.3f} | {r['hnsw_build_s']:.1f} |" for r in result["retrieval"]]
+    if gen:
+        g = result["generation"]
+        md += ["", f"Pipeline over llama.cpp on the same prompts: {sum(g['pipeline_s']):.2f} s vs "
+                   f"{sum(g['llama_cpp_s']):.2f} s, overhead {100 * g['overhead']:+.1f}%"]
+    (out / "perf.md").write_text("\n".join(md) + "\n")
+    (out / "retrieval.svg").write_text(plot(result["retrieval"]))
+    print("\n".join(md))
+    return result
