@@ -13,7 +13,7 @@ from rag.records import Document
 log = logging.getLogger(__name__)
 
 SUFFIXES = (".txt", ".md")
-MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_FILE_BYTES = 2 * 1024 * 1024  # a long news article is ~50 KB
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,8 @@ def read_document(path: Path, catalog: dict[str, dict] | None = None) -> Documen
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            return Skipped(str(path), f"it is {size / 1e6:.0f} MB; articles over {MAX_FILE_BYTES // 2**20} MiB are not indexed")
+            return Skipped(str(path), f"it is {size / 2**20:.1f} MiB; articles over {MAX_FILE_BYTES // 2**20} MiB are not "
+                                      f"indexed (split it into several files)")
         raw = path.read_bytes()
     except OSError as exc:
         return Skipped(str(path), f"it cannot be read ({exc.strerror or exc})")

@@ -319,7 +319,11 @@ def ingest(settings: Settings, rebuild: bool = False, progress: Progress | None 
             "corpus_dirs": [str(p) for p in settings.corpus_dirs],
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
-        final = _write_version(index_dir, manifest, docs, chunks, vectors, settings.exact_index_max)
+        try:
+            final = _write_version(index_dir, manifest, docs, chunks, vectors, settings.exact_index_max)
+        except OSError as exc:
+            raise IndexStateError(f"Could not write the index at {index_dir} ({exc.strerror or exc}). Free some disk "
+                                  f"space or choose another --index-dir; the previous index is unchanged.") from exc
         _clean_leftovers(index_dir, final)
     return IngestReport(added if old else [d.source for d in docs], changed if old else [],
                         removed if old else [], unchanged if old else [], skipped,

@@ -148,7 +148,7 @@ def test_failed_write_keeps_previous_index(corpus, settings_for, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(store.vec, "save_index", disk_full)
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(IndexStateError, match="No space left on device.*previous index is unchanged"):
         ingest(s)
     assert current_version(s.resolved_index_dir) == before
     assert not list(s.resolved_index_dir.glob(".tmp-*"))

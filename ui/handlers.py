@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
 
-from embeddings.reader import SUFFIXES, decode_article
+from embeddings.reader import MAX_FILE_BYTES, SUFFIXES, decode_article
 from embeddings.store import IngestReport
 from rag.errors import RagError
 from rag.pipeline import Engine, ask, ask_stream, open_engine
@@ -17,7 +17,7 @@ from rag.records import Answer
 from rag.settings import DEFAULT_CORPUS, Settings, uploads_dir
 from ui import render
 
-MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+MAX_UPLOAD_BYTES = MAX_FILE_BYTES  # the same limit as any article
 MAX_UPLOAD_FILES = 20
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
