@@ -54,14 +54,7 @@ class LlamaCppLLM:
             try:
                 parts = self._llm.create_chat_completion(messages=messages, max_tokens=max_tokens,
                                                          temperature=temperature, seed=self._seed, stream=True)
-                for part in parts:
-                    piece = part["choices"][0]["delta"].get("content")
-                    if piece:
-                        usage["completion_tokens"] += 1
-                        yield piece
-                    if time.monotonic() > deadline:
-                        usage["timed_out"] = True
-                        break
+                yield from _metered(parts, usage, deadline)
             except (RuntimeError, ValueError) as exc:
                 raise GenerationError(f"The model failed while answering ({exc}). Try a shorter question.") from exc
             finally:
@@ -101,29 +94,39 @@ class OpenAICompatLLM:
                              f"RAG_LLM_URL / --llm-url to use the local model.") from exc
         try:
             with resp:
-                for raw in resp:
-                    line = raw.decode("utf-8", "replace").strip()
-                    if not line.startswith("data:"):
-                        continue
-                    data = line[5:].strip()
-                    if data == "[DONE]":
-                        break
-                    event = json.loads(data)
-                    if event.get("usage"):
-                        usage["prompt_tokens"] = event["usage"].get("prompt_tokens", 0)
-                    choices = event.get("choices") or [{}]
-                    piece = (choices[0].get("delta") or {}).get("content")
-                    if piece:
-                        usage["completion_tokens"] += 1
-                        yield piece
-                    if time.monotonic() > deadline:
-                        usage["timed_out"] = True
-                        break
+                yield from _metered(_sse_events(resp), usage, deadline)
         except (TimeoutError, OSError) as exc:
             raise GenerationError(f"The LLM server at {self.url} stopped answering ({exc}). "
                                   f"Check the server, or raise the generation timeout.") from exc
         except ValueError as exc:
             raise GenerationError(f"The LLM server at {self.url} sent something that is not JSON ({exc}).") from exc
+
+
+def _sse_events(lines) -> Iterator[dict]:
+    """Server-sent events ("data: {...}" lines, ending with "data: [DONE]") -> JSON objects."""
+    for raw in lines:
+        line = raw.decode("utf-8", "replace").strip()
+        if not line.startswith("data:"):
+            continue
+        data = line[5:].strip()
+        if data == "[DONE]":
+            return
+        yield json.loads(data)
+
+
+def _metered(events, usage: dict, deadline: float) -> Iterator[str]:
+    """OpenAI-style stream chunks -> text pieces, counting them and stopping at the deadline."""
+    for event in events:
+        if event.get("usage"):
+            usage["prompt_tokens"] = event["usage"].get("prompt_tokens", 0)
+        choices = event.get("choices") or [{}]
+        piece = (choices[0].get("delta") or {}).get("content")
+        if piece:
+            usage["completion_tokens"] += 1
+            yield piece
+        if time.monotonic() > deadline:
+            usage["timed_out"] = True
+            break
 
 
 _cache: dict[tuple, LLM] = {}

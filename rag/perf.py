@@ -57,11 +57,13 @@ def ingestion(scales: list[int]) -> list[dict]:
     return rows
 
 
-def clustered_vectors(n: int, d: int = 384, centres: int = 1000, seed: int = 0) -> np.ndarray:
-    """Unit vectors around ``centres`` random directions: closer to real embeddings than uniform noise."""
+def synthetic_vectors(n: int, d: int = 384, rank: int = 48, seed: int = 0) -> np.ndarray:
+    """Unit vectors of low intrinsic dimension, like real embeddings: a fixed random (rank x d) map of Gaussian
+    points plus small noise. The seeds' MiniLM vectors need 40 components for 90% of their variance; these need
+    about 35. (Isotropic 384-d noise is the worst case for any graph index: HNSW recall@10 0.77 at 1e5.)"""
     rng = np.random.default_rng(seed)
-    c = rng.standard_normal((centres, d)).astype(np.float32)
-    x = c[rng.integers(0, centres, n)] + 0.9 * rng.standard_normal((n, d)).astype(np.float32)
+    basis = np.random.default_rng(12345).standard_normal((rank, d)).astype(np.float32)
+    x = rng.standard_normal((n, rank)).astype(np.float32) @ basis + 0.3 * rng.standard_normal((n, d)).astype(np.float32)
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     return x
 
@@ -75,12 +77,12 @@ def retrieval(sizes: list[int], n_queries: int = 200, k: int = 10) -> list[dict]
     faiss.omp_set_num_threads(1)  # one query at a time, as the app serves them
     rows = []
     for n in sizes:
-        data = clustered_vectors(n)
-        queries = clustered_vectors(n_queries, seed=1)
+        data = synthetic_vectors(n)
+        queries = synthetic_vectors(n_queries, seed=1)
         row = {"vectors": n}
         found = {}
         for kind, exact_max in (("exact", n), ("hnsw", 0)):
-            faiss.omp_set_num_threads(0 or 2)
+            faiss.omp_set_num_threads(2)  # builds use both cores
             t = time.perf_counter()
             index = vec.build_index(data, exact_max=exact_max)
             row[f"{kind}_build_s"] = time.perf_counter() - t

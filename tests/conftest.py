@@ -1,5 +1,6 @@
 import os
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
@@ -61,3 +62,9 @@ def seed_engine(tmp_path_factory, tiny_model):
                       max_tokens=64)
     engine, _ = open_engine(s)
     return engine
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

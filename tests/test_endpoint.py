@@ -11,14 +11,9 @@ import pytest
 from rag.errors import ModelError, RagError
 from rag.pipeline import Engine, ask_stream
 from rag.records import Answer
+from tests.conftest import free_port
 
 QUESTION = "Which Russian warship visited Yangon in October 2021?"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

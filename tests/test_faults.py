@@ -30,7 +30,7 @@ def page(tmp_path_factory, tiny_model):
     from rag.settings import Settings
     from ui import handlers
     from ui.app import serve
-    from tests.test_ui import free_port
+    from tests.conftest import free_port
 
     base = tmp_path_factory.mktemp("faults")
     svc = handlers.ChatService(Settings.load(corpus_dirs=(SEEDS,), index_dir=base / "index", model_path=tiny_model,

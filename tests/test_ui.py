@@ -1,14 +1,13 @@
 """The chat page: handlers as functions, a real Gradio server via gradio_client, a real headless Chromium."""
 import json
 import shutil
-import socket
 import threading
 from pathlib import Path
 
 import pytest
 
 from rag.settings import Settings
-from tests.conftest import ROOT, SEEDS
+from tests.conftest import ROOT, SEEDS, free_port
 from ui import handlers, render
 
 QUESTION = "Which Russian warship visited Yangon in October 2021?"
@@ -106,12 +105,6 @@ def test_non_loopback_needs_a_password():
 
 
 # ---------- a real server ----------
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture(scope="module")
 def server(service):
