@@ -68,36 +68,51 @@ def synthetic_vectors(n: int, d: int = 384, rank: int = 48, seed: int = 0) -> np
     return x
 
 
-def retrieval(sizes: list[int], n_queries: int = 200, k: int = 10) -> list[dict]:
-    """Single-query latency (p50, p95) of the exact and HNSW indexes, and HNSW recall@10 against exact."""
+def _timed_search(index, queries: np.ndarray, k: int) -> tuple[list[float], list[np.ndarray]]:
+    from embeddings import vectors as vec
+
+    times, ids = [], []
+    for q in queries:
+        t = time.perf_counter()
+        _, i = vec.search(index, q[None, :], k)
+        times.append(time.perf_counter() - t)
+        ids.append(i[0])
+    return times, ids
+
+
+def retrieval(sizes: list[int], n_queries: int = 200, k: int = 10, ef_values=(128, 256, 512)) -> list[dict]:
+    """Single-query latency (p50, p95) of the exact and HNSW indexes, and HNSW recall@10 against exact, for
+    several HNSW search depths (efSearch; the app uses ``vectors.HNSW_EF_SEARCH``)."""
     import faiss
 
     from embeddings import vectors as vec
 
-    faiss.omp_set_num_threads(1)  # one query at a time, as the app serves them
     rows = []
     for n in sizes:
         data = synthetic_vectors(n)
         queries = synthetic_vectors(n_queries, seed=1)
         row = {"vectors": n}
-        found = {}
-        for kind, exact_max in (("exact", n), ("hnsw", 0)):
-            faiss.omp_set_num_threads(2)  # builds use both cores
-            t = time.perf_counter()
-            index = vec.build_index(data, exact_max=exact_max)
-            row[f"{kind}_build_s"] = time.perf_counter() - t
-            faiss.omp_set_num_threads(1)
-            times, ids = [], []
-            for q in queries:
-                t = time.perf_counter()
-                _, i = vec.search(index, q[None, :], k)
-                times.append(time.perf_counter() - t)
-                ids.append(i[0])
-            found[kind] = ids
-            row[f"{kind}_p50_ms"] = 1000 * statistics.median(times)
-            row[f"{kind}_p95_ms"] = 1000 * float(np.percentile(times, 95))
-            del index
-        row["hnsw_recall_at_10"] = float(np.mean([len(set(a) & set(b)) / k for a, b in zip(found["hnsw"], found["exact"])]))
+        faiss.omp_set_num_threads(2)  # builds use both cores
+        t = time.perf_counter()
+        exact = vec.build_index(data, exact_max=n)
+        row["exact_build_s"] = time.perf_counter() - t
+        faiss.omp_set_num_threads(1)  # one query at a time, as the app serves them
+        times, truth = _timed_search(exact, queries, k)
+        row["exact_p50_ms"], row["exact_p95_ms"] = 1000 * statistics.median(times), 1000 * float(np.percentile(times, 95))
+        del exact
+        faiss.omp_set_num_threads(2)
+        t = time.perf_counter()
+        hnsw = vec.build_index(data, exact_max=0)
+        row["hnsw_build_s"] = time.perf_counter() - t
+        faiss.omp_set_num_threads(1)
+        for ef in ef_values:
+            hnsw.hnsw.efSearch = ef
+            times, ids = _timed_search(hnsw, queries, k)
+            suffix = "" if ef == vec.HNSW_EF_SEARCH else f"_ef{ef}"
+            row[f"hnsw{suffix}_p50_ms"] = 1000 * statistics.median(times)
+            row[f"hnsw{suffix}_p95_ms"] = 1000 * float(np.percentile(times, 95))
+            row[f"hnsw{suffix}_recall_at_10"] = float(np.mean([len(set(a) & set(b)) / k for a, b in zip(ids, truth)]))
+        del hnsw
         rows.append(row)
         print(f"retrieval {n}: {row}", file=sys.stderr)
     return rows
@@ -169,10 +184,13 @@ def main(out: Path, quick: bool = False, scales: list[int] | None = None, sizes:
     md = ["# Performance", "", "| collection | articles | chunks | seconds | chunks/s | peak MB |", "|---|---|---|---|---|---|"]
     md += [f"| seeds x{r['scale']} | {r['articles']} | {r['chunks']} | {r['seconds']:.1f} | {r['chunks_per_s']:.0f} | "
            f"{r['peak_mb']:.0f} |" for r in result["ingestion"]]
-    md += ["", "| vectors | exact p50 ms | exact p95 ms | HNSW p50 ms | HNSW p95 ms | HNSW recall@10 | HNSW build s |",
-           "|---|---|---|---|---|---|---|"]
-    md += [f"| {r['vectors']:,} | {r['exact_p50_ms']:.2f} | {r['exact_p95_ms']:.2f} | {r['hnsw_p50_ms']:.2f} | "
-           f"{r['hnsw_p95_ms']:.2f} | {r['hnsw_recall_at_10']:.3f} | {r['hnsw_build_s']:.1f} |" for r in result["retrieval"]]
+    md += ["", "| vectors | exact p50 ms | exact p95 ms | HNSW p50 ms | HNSW p95 ms | HNSW recall@10 | HNSW build s | "
+               "other efSearch: recall@10 (p50 ms) |", "|---|---|---|---|---|---|---|---|"]
+    for r in result["retrieval"]:
+        others = ", ".join(f"ef {k.split('_ef')[1].split('_')[0]}: {r[k]:.3f} ({r[k.replace('recall_at_10', 'p50_ms')]:.2f})"
+                           for k in r if k.startswith("hnsw_ef") and k.endswith("recall_at_10"))
+        md.append(f"| {r['vectors']:,} | {r['exact_p50_ms']:.2f} | {r['exact_p95_ms']:.2f} | {r['hnsw_p50_ms']:.2f} | "
+                  f"{r['hnsw_p95_ms']:.2f} | {r['hnsw_recall_at_10']:.3f} | {r['hnsw_build_s']:.1f} | {others} |")
     if gen:
         g = result["generation"]
         md += ["", f"Pipeline over llama.cpp on the same prompts: {sum(g['pipeline_s']):.2f} s vs "
