@@ -168,7 +168,7 @@ def plot(rows: list[dict]) -> str:
     for r in rows:
         out.append(f'<text x="{sx(np.log10(r["vectors"])):.1f}" y="{h - pad + 15}" font-size="10">{r["vectors"]:.0e}</text>')
     out.append(f'<text x="{w - 150}" y="40" font-size="11" fill="#c62828">exact (flat IP)</text>'
-               f'<text x="{w - 150}" y="55" font-size="11" fill="#1565c0">HNSW (M=32, ef=256)</text></svg>')
+               f'<text x="{w - 150}" y="55" font-size="11" fill="#1565c0">HNSW (M=32, app efSearch)</text></svg>')
     return "".join(out)
 
 
