@@ -1,58 +1,83 @@
-"""Page figures: start-up to a usable page, Enter-to-first-token through a real server (gradio_client on the
-streaming chat endpoint) against the library's first-token time from a `rag bench` run of the same questions in
-the same order, and the server's peak memory. Starts `rag chat` (default model) on port 7870.
+"""Page figures with the default model:
+1. start-up of `rag chat` to a page that answers HTTP, and the server's peak memory after 3 questions;
+2. Enter-to-first-visible-token in headless Chromium against the library's own first token for the same
+   question, both from a cold llama.cpp cache, in one process (so the difference is what the page adds).
 
-    .venv/bin/python scripts/page_latency.py ../shared/eval/dev.jsonl runs/dev/results.jsonl
+    .venv/bin/python scripts/page_latency.py
 """
-import json
-import os
+import shutil
 import statistics
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 from gradio_client import Client
+from playwright.sync_api import sync_playwright
+
+from rag.pipeline import ask_stream
+from rag.settings import Settings
+from ui import handlers
+from ui.app import serve
 
 ROOT = Path(__file__).resolve().parents[1]
-questions = [json.loads(line)["question"] for line in Path(sys.argv[1]).read_text().splitlines() if line.strip()]
-library = {r["question"]: r for r in map(json.loads, Path(sys.argv[2]).read_text().splitlines())}
-port = 7870
+QUESTIONS = ["Who is Morgan Michaels?", "Which Russian warship visited Yangon in October 2021?",
+             "What did Rosatom plan to build in Myanmar?", "Who did Min Aung Hlaing hold talks with in Kazan?",
+             "What honour did the Russian Military University give Min Aung Hlaing?"]
+
+# 1. start-up and memory of the real command
 t0 = time.perf_counter()
-proc = subprocess.Popen([str(ROOT / ".venv/bin/rag"), "chat", "--port", str(port)], cwd=ROOT,
+proc = subprocess.Popen([str(ROOT / ".venv/bin/rag"), "chat", "--port", "7870"], cwd=ROOT,
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-url = f"http://127.0.0.1:{port}/"
 while True:
     try:
-        urllib.request.urlopen(url, timeout=1).read()
+        urllib.request.urlopen("http://127.0.0.1:7870/", timeout=1).read()
         break
     except OSError:
-        if proc.poll() is not None:
-            sys.exit("rag chat exited")
         time.sleep(0.2)
 startup = time.perf_counter() - t0
-client = Client(url, verbose=False)
-page_first, lib_first = [], []
-for q in questions:
-    t = time.perf_counter()
-    job = client.submit(q, [], 3, "", "", api_name="/chat")
-    first = None
-    for update in job:
-        text = update[0][-1]["content"] if update[0] else ""
-        text = text if isinstance(text, str) else " ".join(c.get("text", "") for c in text)
-        if first is None and text.strip() not in ("", "…"):
-            first = time.perf_counter() - t
-    lib = library.get(q, {}).get("timings", {})
-    if first is not None and lib.get("generate_s"):  # questions that reached the model in both runs
-        page_first.append(first)
-        lib_first.append(lib["first_token_s"])
-rss = int(next(l.split()[1] for l in open(f"/proc/{proc.pid}/status") if l.startswith("VmHWM"))) / 1024
+client = Client("http://127.0.0.1:7870/", verbose=False)
+for q in QUESTIONS[:3]:
+    client.predict(q, 3, api_name="/ask")
+peak = int(next(l.split()[1] for l in open(f"/proc/{proc.pid}/status") if l.startswith("VmHWM"))) / 1024
 proc.terminate()
 proc.wait()
-deltas = [p - l for p, l in zip(page_first, lib_first)]
-print(f"start-up to a usable page: {startup:.1f} s")
-print(f"first streamed token in the page: p50 {statistics.median(page_first):.2f} s over {len(page_first)} questions")
-print(f"library first token, same questions: p50 {statistics.median(lib_first):.2f} s")
-print(f"page overhead: p50 {1000 * statistics.median(deltas):.0f} ms")
-print(f"server peak memory: {rss:.0f} MB")
+
+# 2. what the page adds to the first token
+FIRST = """() => { const b = document.querySelectorAll('#chat .message'); if (b.length < 2) return false;
+  const t = b[b.length - 1].innerText.trim(); return t.length > 0 && t !== '…'; }"""
+DONE = """() => { const b = document.querySelectorAll('#chat .message'); const t = b.length ? b[b.length - 1].innerText : '';
+  return !t.includes('▌') && t.length > 3 && t !== '…'; }"""
+svc = handlers.ChatService(Settings.load(), upload_dir=Path("/tmp/page-latency-uploads"))
+svc.start()
+llama = svc.engine.llm._llm
+demo = serve(svc, "127.0.0.1", 7871, block=False)
+page_first, lib_first = [], []
+with sync_playwright() as p:
+    browser = p.chromium.launch(executable_path=shutil.which("chromium"),
+                                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+    page = browser.new_page()
+    page.goto("http://127.0.0.1:7871/")
+    page.wait_for_selector("#question textarea")
+    for q in QUESTIONS:
+        page.locator("button", has_text="New conversation").click()
+        page.wait_for_timeout(300)
+        llama.reset()
+        page.locator("#question textarea").fill(q)
+        t = time.perf_counter()
+        page.locator("#question textarea").press("Enter")
+        page.wait_for_function(FIRST, polling=10, timeout=60_000)
+        page_first.append(time.perf_counter() - t)
+        page.wait_for_function(DONE, polling=100, timeout=120_000)
+        llama.reset()
+        t = time.perf_counter()
+        stream = ask_stream(svc.engine, q)
+        next(x for x in stream if isinstance(x, str))
+        lib_first.append(time.perf_counter() - t)
+        stream.close()
+    browser.close()
+demo.close()
+adds = [1000 * (a - b) for a, b in zip(page_first, lib_first)]
+print(f"start-up of `rag chat` to a usable page: {startup:.1f} s; server peak memory {peak:.0f} MB")
+print(f"first token in the browser p50 {statistics.median(page_first):.2f} s, library {statistics.median(lib_first):.2f} s "
+      f"(cold cache); the page adds p50 {statistics.median(adds):.0f} ms (each: {[round(a) for a in adds]})")
