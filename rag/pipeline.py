@@ -7,7 +7,6 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
-import numpy as np
 
 from embeddings.embedder import embed_texts, load_embedder
 from embeddings.store import IngestReport, LoadedIndex, ingest, load_index

@@ -4,7 +4,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from rag.bench import Question, retrieval_ranks, time_split
+from rag.bench import Question, retrieval_ranks
 
 SCORE_KEYS = ["fact_recall", "all_facts", "citation_precision", "citation_recall", "retrieval_hit", "hit_at_k", "mrr",
               "correct_refusal", "false_refusal", "first_token_p50_s", "first_token_p95_s", "total_p50_s",
@@ -88,7 +88,7 @@ def write(out_dir: Path, questions: list[Question], results: list[dict], summary
     env = summary["environment"]
     rows = _rows(questions, results)
     model = env["model"].get("file") or env["model"].get("endpoint", "")
-    md = [f"# Benchmark report", "", f"{len(rows)} questions, {scores.get('runs', len(results))} answers; model "
+    md = ["# Benchmark report", "", f"{len(rows)} questions, {scores.get('runs', len(results))} answers; model "
           f"`{Path(model).name if model else '?'}` (sha256 `{env['model'].get('sha256', '–')[:16]}…`); "
           f"{env['cpu']} × {env['cores']} cores; {env['date']}.", "", "| score | value |", "|---|---|"]
     md += [f"| {k} | {_fmt(scores.get(k))} |" for k in SCORE_KEYS if k in scores]

@@ -1,6 +1,5 @@
 """The benchmark: question-file validation, resume after an interruption, report files, compare."""
 import json
-import os
 import signal
 import subprocess
 import sys

@@ -1,8 +1,5 @@
 """The chat page: handlers as functions, a real Gradio server via gradio_client, a real headless Chromium."""
-import json
 import shutil
-import threading
-from pathlib import Path
 
 import pytest
 
