@@ -125,10 +125,10 @@ def ask_stream(engine: Engine, question: str, history: list[tuple[str, str]] = (
                    completion_tokens=usage.get("completion_tokens", 0), model=llm.name)
 
 
-def _replace(answer: Answer, **changes) -> Answer:
+def _replace(record: Answer, **changes) -> Answer:
     from dataclasses import replace
 
-    return replace(answer, **changes)
+    return replace(record, **changes)
 
 
 def finish(engine: Engine, question: str, raw: str, retrieval: Retrieval, check: bool = True) -> Answer:

@@ -84,3 +84,25 @@ def test_finish_with_scripted_model_text(seed_engine):
     assert a.refused and a.retrieved
     a = finish(seed_engine, "q", "The Eiffel Tower is 330 metres tall [1].", r)
     assert a.refused and "not supported" in a.reason or "no sentence" in a.reason
+
+
+class SlowLLM:
+    """A scripted LLM that reports hitting its time limit (the timeout path, without waiting for one)."""
+
+    name = "scripted"
+    last_usage: dict = {}
+
+    def count_tokens(self, text):
+        return len(text) // 4
+
+    def stream(self, messages, max_tokens, temperature, timeout_s):
+        self.last_usage = {"prompt_tokens": 10, "completion_tokens": 1, "timed_out": True}
+        yield "The Russian warship Gremyashiy visited Yangon in October 2021."
+
+
+def test_generation_time_limit_keeps_the_partial_answer(seed_engine):
+    from rag.pipeline import Engine
+
+    engine = Engine(seed_engine.settings, seed_engine.index, seed_engine.embedder, SlowLLM())
+    a = ask(engine, "Which Russian warship visited Yangon in October 2021?")
+    assert "Gremyashiy" in a.answer and "generation limit was reached" in a.answer
