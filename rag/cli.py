@@ -75,7 +75,11 @@ def cmd_bench(args) -> int:
     if args.target == "perf":
         from rag import perf
 
-        perf.main(Path(args.out or "runs/perf"), quick=args.quick)
+        try:
+            scales = [int(x) for x in args.scales.split(",")] if args.scales else None
+        except ValueError:
+            raise RagError("--scales takes whole numbers separated by commas, e.g. 1,10,100,1000.") from None
+        perf.main(Path(args.out or "runs/perf"), quick=args.quick, scales=scales)
         return 0
     return _bench_questions(args)
 
@@ -175,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", help="run folder (default runs/<name>); a .jsonl path puts the results there")
     sp.add_argument("--repeats", type=int, default=1, help="answer each question N times (latency spread)")
     sp.add_argument("--quick", action="store_true", help="perf: smaller sizes only")
+    sp.add_argument("--scales", help="perf: synthetic collection sizes as multiples of the seeds (default 1,10,100)")
     common(sp)
     sp.set_defaults(func=cmd_bench)
 
