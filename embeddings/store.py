@@ -273,9 +273,11 @@ def ingest(settings: Settings, rebuild: bool = False, progress: Progress | None 
         changed = [d.source for d in docs if d.source in old_files and old_files[d.source]["sha256"] != d.sha256]
         unchanged = [d.source for d in docs if d.source in old_files and old_files[d.source]["sha256"] == d.sha256]
         removed = sorted(set(old_files) - new_sources)
-        meta_changed = old is not None and any(
-            (old.documents[s].title, old.documents[s].date, old.documents[s].path)
-            != (d.title, d.date, d.path) for d in docs for s in [d.source] if s in unchanged)
+        def meta(d: Document) -> tuple:
+            return d.title, d.date, d.path
+
+        meta_changed = old is not None and any(meta(old.documents[d.source]) != meta(d)
+                                               for d in docs if d.source in unchanged)
         if old and not (added or changed or removed or meta_changed):
             _clean_leftovers(index_dir, old.path)
             return IngestReport([], [], [], unchanged, skipped, None, len(old.chunks),

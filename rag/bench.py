@@ -191,7 +191,7 @@ def write_summary(out_dir: Path, questions: list[Question], results: list[dict],
 
     t0 = time.perf_counter()
     summary = {"scores": score_run(questions, results) if scorable(questions) else None, "environment": env,
-               "wall_s": wall_s, "questions_file": None}
+               "wall_s": wall_s}
     answered = sum(r.get("timings", {}).get("total_s", 0) for r in results)
     summary["bench_overhead_share"] = max(0.0, wall_s - answered) / wall_s if wall_s and answered else None
     report.write(out_dir, questions, results, summary)

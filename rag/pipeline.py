@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator
 
 
@@ -120,15 +120,9 @@ def ask_stream(engine: Engine, question: str, history: list[tuple[str, str]] = (
     timings["check_s"] = time.perf_counter() - t_check
     timings["total_s"] = time.perf_counter() - t0
     if usage.get("timed_out"):
-        answer = _replace(answer, answer=answer.answer + f" (Stopped: the {s.gen_timeout_s:.0f} s generation limit was reached.)")
-    yield _replace(answer, timings=timings, prompt_tokens=usage.get("prompt_tokens", 0),
+        answer = replace(answer, answer=answer.answer + f" (Stopped: the {s.gen_timeout_s:.0f} s generation limit was reached.)")
+    yield replace(answer, timings=timings, prompt_tokens=usage.get("prompt_tokens", 0),
                    completion_tokens=usage.get("completion_tokens", 0), model=llm.name)
-
-
-def _replace(record: Answer, **changes) -> Answer:
-    from dataclasses import replace
-
-    return replace(record, **changes)
 
 
 def finish(engine: Engine, question: str, raw: str, retrieval: Retrieval, check: bool = True) -> Answer:

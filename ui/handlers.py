@@ -76,7 +76,8 @@ def chat(service: ChatService, message: str, messages: list, turns: list, k: int
     turn = len(turns) + 1
     messages.append({"role": "user", "content": render.esc(message or "")})
     messages.append({"role": "assistant", "content": "…"})
-    yield messages, render.sources_html(None, {}, turn), turns
+    no_sources = render.sources_html(None, {}, turn)  # shown until the answer is final
+    yield messages, no_sources, turns
     raw = ""
     try:
         date_range = _date_range(date_from, date_to)
@@ -90,10 +91,10 @@ def chat(service: ChatService, message: str, messages: list, turns: list, k: int
             else:
                 raw += item
                 messages[-1] = {"role": "assistant", "content": render.streaming_text(raw)}
-                yield messages, render.sources_html(None, {}, turn), turns
+                yield messages, no_sources, turns
     except RagError as exc:
         messages[-1] = {"role": "assistant", "content": f"⚠️ {render.esc(str(exc))}"}
-        yield messages, render.sources_html(None, {}, turn), turns
+        yield messages, no_sources, turns
 
 
 def _date_range(date_from: str, date_to: str) -> tuple[str | None, str | None] | None:
