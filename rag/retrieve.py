@@ -4,29 +4,30 @@ Also decides, before any LLM call, whether anything relevant was found at all.
 """
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
+from core.dates import DateRef, article_matches, find_dates, in_range, text_mentions
+from core.records import Hit
+from core.settings import Settings
+from core.text import capitalised, tokenize
 from embeddings import vectors as vec
+from embeddings.diskformat import LoadedIndex
 from embeddings.embedder import embed_query
-from embeddings.store import LoadedIndex
-from rag.dates import DateRef, article_matches, find_dates, in_range, text_mentions
-from rag.lexical import BM25, tokenize
-from rag.records import Hit
-from rag.settings import Settings
+from embeddings.lexical import BM25
 
 RRF_K = 60  # score = sum over rankings of 1 / (60 + rank)
 _QUESTION_WORDS = frozenset("what which who whom whose when where why how did does do is are was were can could "
                             "would should will has have had tell list name give i in on at of the a an and or "
                             "for to by with from about".split())
-_NAME = re.compile(r"\b[A-Z][A-Za-z\-]+(?:'s|’s)?")
 
 
 @dataclass(frozen=True)
 class Retrieval:
+    """The hits for a question, best first, and why to decline before the LLM (None: go on)."""
+
     hits: tuple[Hit, ...]
     best_dense: float
     dates: tuple[DateRef, ...]
@@ -34,19 +35,11 @@ class Retrieval:
     seconds: float
 
 
-def lexical_index(index: LoadedIndex) -> BM25:
-    """The BM25 model of a loaded index, built once and kept beside it."""
-    if index._lexical is None:
-        index._lexical = BM25([f"{c.title}\n{c.text}" for c in index.chunks])
-    return index._lexical
-
-
 def unknown_names(question: str, bm25: BM25) -> list[str]:
     """Capitalised names in the question that no article contains: "sign with India" -> ["India"]."""
     out = []
-    for m in _NAME.finditer(question):
-        word = re.sub(r"(?:'s|’s)$", "", m.group(0))
-        if m.start() == 0 or word.lower() in _QUESTION_WORDS:
+    for start, word in capitalised(question):
+        if start == 0 or word.lower() in _QUESTION_WORDS:
             continue
         norm = tokenize(word.replace("-", " "))
         if norm and not any(bm25.knows(t) for t in norm):
@@ -85,7 +78,7 @@ def retrieve(question: str, index: LoadedIndex, embedder, settings: Settings, k:
     _, ids = vec.search(index.faiss_index, qv[None, :], pool if allowed is None else n)
     dense_rank = [int(i) for i in ids[0] if i >= 0 and (allowed is None or i in allowed)][:pool]
     # lexical search also runs in every mode: a rare word it matches ("Michaels") counts as relevance
-    bm25 = lexical_index(index)
+    bm25 = index.lexical
     ids, _ = bm25.top(query, pool if allowed is None else n)
     lex_rank = [int(i) for i in ids if allowed is None or i in allowed][:pool]
 
@@ -105,19 +98,22 @@ def retrieve(question: str, index: LoadedIndex, embedder, settings: Settings, k:
     dense_scores = index.vectors[order] @ qv if order else np.zeros(0)
     d_pos = {r: i + 1 for i, r in enumerate(dense_rank)}
     l_pos = {r: i + 1 for i, r in enumerate(lex_rank)}
-    hits = tuple(Hit(index.chunks[r], fused[r], float(s), d_pos.get(r), l_pos.get(r))
+    hits = tuple(Hit(index.chunks[r], fused[r], float(s), d_pos.get(r), l_pos.get(r), r)
                  for r, s in zip(order, dense_scores))
     best = float(index.vectors[dense_rank[0]] @ qv) if dense_rank else 0.0
 
-    reason = None
-    if not hits:
-        reason = "no passage matches the question" + (" in the chosen date range" if allowed is not None else "")
-    elif best < settings.min_relevance and not lex_rank:
-        reason = f"no passage is close to the question (best similarity {best:.2f} < {settings.min_relevance}, no shared words)"
-    elif best < settings.min_relevance / 2:
-        reason = f"no passage is close to the question (best similarity {best:.2f})"
-    else:
-        missing = unknown_names(question, bm25)
-        if missing:
-            reason = f"the articles never mention {', '.join(missing)}"
+    reason = _decline_reason(question, hits, best, bool(lex_rank), allowed is not None, bm25, settings)
     return Retrieval(hits, best, dates, reason, time.perf_counter() - t0)
+
+
+def _decline_reason(question: str, hits: tuple[Hit, ...], best: float, lexical_match: bool, filtered: bool,
+                    bm25: BM25, settings: Settings) -> str | None:
+    """Why nothing retrieved can answer: no hit, nothing close and no shared word, or a name no article has."""
+    if not hits:
+        return "no passage matches the question" + (" in the chosen date range" if filtered else "")
+    if best < settings.min_relevance and not lexical_match:
+        return f"no passage is close to the question (best similarity {best:.2f} < {settings.min_relevance}, no shared words)"
+    if best < settings.min_relevance / 2:
+        return f"no passage is close to the question (best similarity {best:.2f})"
+    missing = unknown_names(question, bm25)
+    return f"the articles never mention {', '.join(missing)}" if missing else None

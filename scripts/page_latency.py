@@ -16,7 +16,7 @@ from gradio_client import Client
 from playwright.sync_api import sync_playwright
 
 from rag.pipeline import ask_stream
-from rag.settings import Settings
+from core.settings import Settings
 from ui import handlers
 from ui.app import serve
 

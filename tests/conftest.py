@@ -37,7 +37,7 @@ def corpus(tmp_path) -> Path:
 
 @pytest.fixture
 def settings_for(tmp_path):
-    from rag.settings import Settings
+    from core.settings import Settings
 
     def make(corpus: Path, **kw):
         return Settings.load(corpus_dirs=(corpus,), index_dir=tmp_path / "index", **kw)
@@ -56,7 +56,7 @@ def tiny_model() -> Path:
 def seed_engine(tmp_path_factory, tiny_model):
     """One engine over the seeds with the tiny real model, shared by the slower tests."""
     from rag.pipeline import open_engine
-    from rag.settings import Settings
+    from core.settings import Settings
 
     s = Settings.load(corpus_dirs=(SEEDS,), index_dir=tmp_path_factory.mktemp("seedindex"), model_path=tiny_model,
                       max_tokens=64)

@@ -25,20 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
 
-INGEST_CHILD = """
-import sys
-from pathlib import Path
-from rag.settings import Settings
-from embeddings.store import ingest
-from rag.errors import RagError
-print("started", flush=True)
-try:
-    ingest(Settings.load(corpus_dirs=(Path(sys.argv[1]),), index_dir=Path(sys.argv[2])))
-except RagError as exc:
-    print("error:", exc, file=sys.stderr)
-    sys.exit(2)
-print("done", flush=True)
-"""
+
+from rag.eval.perf import INGEST_CHILD  # noqa: E402  (the child the kill test runs)
 
 WORDS = ("Myanmar Russia junta port agreement delegation minister Yangon Moscow trade nuclear energy visit "
          "talks navy forum bank rice ferry railway election sanctions summit treaty festival").split()
@@ -59,9 +47,10 @@ def corpus_state(folder: Path) -> dict[str, str]:
 def kill_ingest(workdir: Path, articles: int = 300, rounds: int = 20, seed: int = 0) -> dict:
     """SIGKILL ``rag index`` at random moments; after each kill the index must load, answer a search, and equal
     the state before or after that ingest, never a mix. Returns counts."""
-    from embeddings.store import current_version, ingest, load_index
-    from rag.errors import IndexStateError
-    from rag.settings import Settings
+    from embeddings.diskformat import current_version
+    from embeddings.ingest import ingest, load_index
+    from core.errors import IndexStateError
+    from core.settings import Settings
 
     rng = random.Random(seed)
     corpus, index_dir = workdir / "corpus", workdir / "index"
@@ -118,8 +107,9 @@ def kill_ingest(workdir: Path, articles: int = 300, rounds: int = 20, seed: int 
 
 def failed_write(workdir: Path) -> dict:
     """An ingest whose writes fail (RLIMIT_FSIZE, as `ulimit -f`) reports plainly and keeps the old index."""
-    from embeddings.store import current_version, ingest, load_index
-    from rag.settings import Settings
+    from embeddings.diskformat import current_version
+    from embeddings.ingest import ingest, load_index
+    from core.settings import Settings
 
     corpus, index_dir = workdir / "corpus", workdir / "index"
     shutil.copytree(SEEDS, corpus)
@@ -257,9 +247,9 @@ def fuzz_articles(workdir: Path, examples: int = 40) -> dict:
     ingest must skip or index each, name the skipped ones, and raise nothing but its own errors."""
     from hypothesis import HealthCheck, given, settings, strategies as st
 
-    from embeddings.store import ingest, load_index
-    from rag.errors import RagError
-    from rag.settings import Settings
+    from embeddings.ingest import ingest, load_index
+    from core.errors import RagError
+    from core.settings import Settings
 
     seen = {"tried": 0, "tracebacks": []}
     counter = [0]
@@ -317,7 +307,7 @@ def injection(workdir: Path, model_path: Path | None = None, max_tokens: int = 6
     """Each hostile article added alone: answers to other questions keep their citations; a question about
     the article reports its content, cites only retrieved passages, and obeys none of it."""
     from rag.pipeline import ask, open_engine
-    from rag.settings import Settings
+    from core.settings import Settings
 
     def engine_for(folder: Path):
         return open_engine(Settings.load(corpus_dirs=(folder,), index_dir=folder / ".index", model_path=model_path,
@@ -354,7 +344,7 @@ def main() -> None:
     ap.add_argument("--model", type=Path, help="GGUF for the load/injection parts (default: the tiny test model)")
     args = ap.parse_args()
     from rag.models import tiny_model_path
-    from rag.settings import Settings
+    from core.settings import Settings
     from ui import handlers
     from ui.app import serve
 

@@ -7,8 +7,11 @@ import time
 
 import pytest
 
-from rag.bench import compare, load_questions, run_questions, score_run, write_summary
-from rag.errors import RagError
+from rag.eval.compare import compare
+from rag.eval.questions import load_questions
+from rag.eval.runner import run_questions, write_summary
+from rag.eval.scoring import score_run
+from core.errors import RagError
 from tests.conftest import SEEDS
 
 
@@ -76,8 +79,8 @@ def test_resume_skips_answered_ids_and_reasks_a_cut_line(tmp_path):
 
 
 def test_report_files_are_written_and_compare(tmp_path):
-    from rag.bench import environment
-    from rag.settings import Settings
+    from rag.eval.runner import environment
+    from core.settings import Settings
 
     qs = load_questions(write(tmp_path, QUESTIONS))
     env = environment(Settings.load(), None)

@@ -3,8 +3,9 @@ import hashlib
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from embeddings.chunking import chunk_text, sentence_spans
-from rag.records import Document
+from core.text import sentence_spans
+from embeddings.chunking import chunk_text
+from core.records import Document
 
 
 def doc(text, source="a"):

@@ -2,7 +2,7 @@
 import pytest
 
 from rag import cite
-from rag.records import Chunk, Hit
+from core.records import Chunk, Hit
 
 
 def hit(text, source="s1", start=100, n=0):
@@ -63,7 +63,7 @@ def test_lexical_support_requires_numbers():
 def test_markers_naming_no_passage_are_dropped():
     checked = cite.check_sentences([cite.Sentence("Myanmar and Russia signed 10 agreements.", (1, 7))], HITS)
     assert checked[0].markers == (1,)
-    assert checked[0].dropped == (7,)
+    assert checked[0].dropped_markers == (7,)
     assert checked[0].supported
 
 

@@ -1,7 +1,7 @@
 import pytest
 
-from rag.dates import DateRef, article_matches, find_dates, in_range, text_mentions
-from rag.prompt import human_date
+from core.dates import DateRef, article_matches, find_dates, in_range, text_mentions
+from core.dates import human_date
 
 
 @pytest.mark.parametrize("q,expected", [
@@ -40,7 +40,7 @@ def test_human_date():
 
 def test_prompt_asks_for_the_year_of_a_bare_month():
     from rag.prompt import build_messages
-    from rag.records import Chunk, Hit
+    from core.records import Chunk, Hit
 
     hits = [Hit(Chunk("a#0", "a", 0, 5, "text.", "T", "2025-03"), 1.0)]
     user = build_messages("What was signed in March?", hits)[1]["content"]

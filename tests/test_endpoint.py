@@ -7,9 +7,9 @@ import urllib.request
 
 import pytest
 
-from rag.errors import ModelError, RagError
+from core.errors import ModelError, RagError
 from rag.pipeline import Engine, ask_stream
-from rag.records import Answer
+from core.records import Answer
 from tests.conftest import free_port
 
 QUESTION = "Which Russian warship visited Yangon in October 2021?"

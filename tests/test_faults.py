@@ -27,7 +27,7 @@ def test_fuzzed_article_files(tmp_path):
 
 @pytest.fixture(scope="module")
 def page(tmp_path_factory, tiny_model):
-    from rag.settings import Settings
+    from core.settings import Settings
     from ui import handlers
     from ui.app import serve
     from tests.conftest import free_port
@@ -64,7 +64,7 @@ def test_injected_articles_change_nothing(tmp_path, tiny_model):
 
 
 def test_broken_model_keeps_the_page_usable(tmp_path):
-    from rag.settings import Settings
+    from core.settings import Settings
     from ui import handlers
 
     svc = handlers.ChatService(Settings.load(corpus_dirs=(SEEDS,), index_dir=tmp_path / "i",

@@ -16,7 +16,7 @@ The hostile article says the ferry between Sittwe and Kyaukphyu carried 400 pass
 
 @pytest.fixture(scope="module")
 def engines(tmp_path_factory, tiny_model):
-    from rag.settings import Settings
+    from core.settings import Settings
 
     clean = tmp_path_factory.mktemp("clean")
     dirty = tmp_path_factory.mktemp("dirty")
@@ -50,16 +50,15 @@ def test_question_about_the_hostile_article_reports_content(engines):
 
 
 def test_markup_renders_inert():
-    from rag.records import Answer, Chunk, Citation, Hit
+    from core.records import Answer, Chunk, Citation, Hit, SentenceVerdict
     from ui import render
 
     chunk = Chunk("hostile#0", "hostile", 0, len(HOSTILE), HOSTILE, "<b>Bad</b> title", "2024-06")
     cite = Citation(1, "hostile", "<b>Bad</b> title", "2024-06", "hostile#0", 100, 180, HOSTILE[100:180], True,
                     "x <script>alert(1)</script>", 0.9)
     ans = Answer("q", "x", False, (cite,), (Hit(chunk, 1.0),),
-                 ({"text": "See [Click](http://evil.example) <script>alert(1)</script>", "markers": [1],
-                   "supported": True, "claim": True},))
-    from rag.records import Document
+                 (SentenceVerdict("See [Click](http://evil.example) <script>alert(1)</script>", (1,), True, True),))
+    from core.records import Document
 
     doc = Document("hostile", "/x", HOSTILE, "0" * 64, "<b>Bad</b> title", "2024-06")
     html_out = render.sources_html(ans, {"hostile": doc}, 1) + render.answer_html(ans, 1)

@@ -4,9 +4,9 @@ import hashlib
 import pytest
 
 from rag import models
-from rag.errors import ModelError
+from core.errors import ModelError
 from rag.llm import load_llm
-from rag.settings import Settings
+from core.settings import Settings
 
 
 def make_parts(tmp_path, n=12):

@@ -1,6 +1,6 @@
 import pytest
 
-from rag.scoring import contains_phrase, judge, normalise, percentile, summarise
+from rag.eval.scoring import contains_phrase, judge, normalise, percentile, summarise
 
 
 def test_normalise_keeps_decimal_points_between_digits():

@@ -1,7 +1,7 @@
 import pytest
 
-from rag.errors import RagError
-from rag.settings import Settings
+from core.errors import RagError
+from core.settings import Settings
 
 
 def test_defaults_are_valid():

@@ -5,8 +5,10 @@ import os
 import numpy as np
 import pytest
 
-from embeddings.store import current_version, ingest, load_index
-from rag.errors import CorpusError, IndexStateError
+from embeddings.diskformat import current_version
+from embeddings.ingest import ingest, load_index
+from core.errors import CorpusError, Hint, IndexStateError
+from rag.cli import error_line
 
 
 def test_build_then_rerun_embeds_nothing(corpus, settings_for):
@@ -36,7 +38,7 @@ def test_incremental_add_change_delete(corpus, settings_for, monkeypatch):
     (corpus / "004_6442ee56b40e60eb.txt").unlink()
 
     embedded = []
-    import embeddings.store as store
+    import embeddings.ingest as store
 
     real = store.embed_texts
     monkeypatch.setattr(store, "embed_texts", lambda m, texts, **kw: embedded.extend(texts) or real(m, texts, **kw))
@@ -97,7 +99,8 @@ def test_damaged_index_is_reported_then_rebuilt(corpus, settings_for, damage):
         (v / "manifest.json").write_text("{not json")
     with pytest.raises(IndexStateError) as err:
         load_index(s)
-    assert "rag index --rebuild" in str(err.value)
+    assert "Rebuild it from the articles" in str(err.value) and err.value.hint is Hint.REBUILD_INDEX
+    assert "run `rag index --rebuild`" in error_line(err.value)  # the terminal names its command
     r = ingest(s)
     assert r.rebuilt_because and "unreadable" in r.rebuilt_because
     assert len(load_index(s).chunks) == r.n_chunks
@@ -138,7 +141,7 @@ def test_failed_write_keeps_previous_index(corpus, settings_for, monkeypatch):
     ingest(s)
     before = current_version(s.resolved_index_dir)
     (corpus / "new.txt").write_text("A brand new article about rice exports.", encoding="utf-8")
-    import embeddings.store as store
+    import embeddings.ingest as store
 
     def disk_full(*a, **k):
         raise OSError(28, "No space left on device")

@@ -3,7 +3,7 @@ import shutil
 
 import pytest
 
-from rag.settings import Settings
+from core.settings import Settings
 from tests.conftest import ROOT, SEEDS, free_port
 from ui import handlers, render
 
@@ -92,7 +92,7 @@ def test_paste_article_with_title_and_date(service):
 
 
 def test_non_loopback_needs_a_password():
-    from rag.errors import RagError
+    from core.errors import RagError
     from ui.app import _check_exposure
 
     with pytest.raises(RagError, match="--auth"):

@@ -1,0 +1,1 @@
+"""The web page: a Gradio edge over ``rag.service``."""

@@ -1,9 +1,10 @@
-"""The Gradio page. ``create_app`` builds it around a started ``ChatService``; ``launch`` serves it."""
+"""The Gradio page, a thin edge over ``rag.service``: ``create_app`` builds it, ``launch`` serves it."""
 from __future__ import annotations
 
 import logging
-from rag.errors import RagError
-from rag.settings import Settings
+from types import SimpleNamespace
+
+from core.errors import RagError
 from ui import handlers, render
 
 log = logging.getLogger(__name__)
@@ -16,73 +17,31 @@ EXAMPLES = [
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-def create_app(service: handlers.ChatService):
+def create_app(service: handlers.Service):
     """The Blocks app; the service must be started (index built) before requests arrive."""
     import gradio as gr
 
-    engine = service.engine
     with gr.Blocks(title="Ask the articles") as demo:
         gr.Markdown("# Ask the articles")
-        collection = gr.Markdown(f"Answers come only from the collection: "
-                                 f"{render.collection_line(engine.index.documents)}. Each statement links to its source.")
+        collection = gr.Markdown(_collection_text(service))
         turns = gr.State([])
-        with gr.Row():
-            with gr.Column(scale=3):
-                chatbot = gr.Chatbot(label="Conversation", height=480, elem_id="chat",
-                                     placeholder="Ask a question about the articles, or click an example below.")
-                with gr.Row():
-                    box = gr.Textbox(show_label=False, placeholder="Type a question and press Enter",
-                                     scale=5, elem_id="question", max_length=service.settings.max_question_chars)
-                    send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
-                    stop = gr.Button("Stop", scale=1, elem_id="stop")
-                gr.Examples(EXAMPLES, inputs=box, label="Try one of these")
-                clear = gr.Button("New conversation", size="sm")
-            with gr.Column(scale=2):
-                gr.Markdown("### Sources")
-                sources = gr.HTML(render.sources_html(None, {}, 0), elem_id="sources")
-        with gr.Accordion("Settings", open=False):
-            k = gr.Slider(1, 10, value=service.settings.top_k, step=1, label="Passages to read per question")
-            gr.Textbox(value=service.model_name(), label="Model in use", interactive=False)
-            with gr.Row():
-                date_from = gr.Textbox(label="Only articles from (YYYY or YYYY-MM)", placeholder="e.g. 2025-01")
-                date_to = gr.Textbox(label="Only articles up to (YYYY or YYYY-MM)", placeholder="e.g. 2025-12")
-        with gr.Accordion("Add articles", open=False):
-            files = gr.File(file_count="multiple", file_types=[".txt", ".md"], label="Upload .txt or .md files")
-            add_btn = gr.Button("Add files to the collection")
-            with gr.Row():
-                p_title = gr.Textbox(label="Title")
-                p_date = gr.Textbox(label="Date (optional, e.g. 2025-03)")
-            p_text = gr.Textbox(label="Article text", lines=6)
-            paste_btn = gr.Button("Add pasted article")
-            add_status = gr.Markdown()
+        ui = _chat_area(gr, service)
+        k, date_from, date_to = _settings_area(gr, service)
+        add = _add_area(gr)
 
         def respond(message, messages, turns_, k_, d_from, d_to):
             for msgs, src, t in handlers.chat(service, message, messages, turns_, k_, d_from, d_to):
                 yield msgs, src, t, ""
 
-        outputs = [chatbot, sources, turns, box]
-        inputs = [box, chatbot, turns, k, date_from, date_to]
-        ev1 = box.submit(respond, inputs, outputs, concurrency_id="llm", api_name="chat",
-                         api_visibility="undocumented")
-        ev2 = send.click(respond, inputs, outputs, concurrency_id="llm", api_visibility="private")
-        stop.click(None, cancels=[ev1, ev2])
-        clear.click(lambda: ([], [], render.sources_html(None, {}, 0)), None, [chatbot, turns, sources],
-                    api_visibility="private")
-
-        def refresh_line():
-            return (f"Answers come only from the collection: "
-                    f"{render.collection_line(service.engine.index.documents)}. Each statement links to its source.")
-
-        def on_files(paths, progress=gr.Progress()):
-            return handlers.add_files(service, paths, _progress(progress))
-
-        def on_paste(title, date, text, progress=gr.Progress()):
-            return handlers.add_pasted(service, title, date, text, _progress(progress))
-
-        add_btn.click(on_files, files, add_status, concurrency_id="index", api_visibility="private").then(
-            refresh_line, None, collection, api_visibility="private")
-        paste_btn.click(on_paste, [p_title, p_date, p_text], add_status, concurrency_id="index",
-                        api_visibility="private").then(refresh_line, None, collection, api_visibility="private")
+        outputs = [ui.chatbot, ui.sources, turns, ui.box]
+        inputs = [ui.box, ui.chatbot, turns, k, date_from, date_to]
+        ev1 = ui.box.submit(respond, inputs, outputs, concurrency_id="llm", api_name="chat",
+                            api_visibility="undocumented")
+        ev2 = ui.send.click(respond, inputs, outputs, concurrency_id="llm", api_visibility="private")
+        ui.stop.click(None, cancels=[ev1, ev2])
+        ui.clear.click(lambda: ([], [], render.sources_html(None, {}, 0)), None, [ui.chatbot, turns, ui.sources],
+                       api_visibility="private")
+        _wire_adding(gr, service, add, collection)
 
         def ask(question: str, k: int = 0) -> dict:
             """Answer one question; returns the same JSON object as `rag ask --json`."""
@@ -92,6 +51,67 @@ def create_app(service: handlers.ChatService):
     return demo
 
 
+def _collection_text(service: handlers.Service) -> str:
+    return (f"Answers come only from the collection: {render.collection_line(service.documents())}. "
+            f"Each statement links to its source.")
+
+
+def _chat_area(gr, service: handlers.Service) -> SimpleNamespace:
+    with gr.Row():
+        with gr.Column(scale=3):
+            chatbot = gr.Chatbot(label="Conversation", height=480, elem_id="chat",
+                                 placeholder="Ask a question about the articles, or click an example below.")
+            with gr.Row():
+                box = gr.Textbox(show_label=False, placeholder="Type a question and press Enter",
+                                 scale=5, elem_id="question", max_length=service.settings.max_question_chars)
+                send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+                stop = gr.Button("Stop", scale=1, elem_id="stop")
+            gr.Examples(EXAMPLES, inputs=box, label="Try one of these")
+            clear = gr.Button("New conversation", size="sm")
+        with gr.Column(scale=2):
+            gr.Markdown("### Sources")
+            sources = gr.HTML(render.sources_html(None, {}, 0), elem_id="sources")
+    return SimpleNamespace(chatbot=chatbot, box=box, send=send, stop=stop, clear=clear, sources=sources)
+
+
+def _settings_area(gr, service: handlers.Service):
+    with gr.Accordion("Settings", open=False):
+        k = gr.Slider(1, 10, value=service.settings.top_k, step=1, label="Passages to read per question")
+        gr.Textbox(value=service.model_name(), label="Model in use", interactive=False)
+        with gr.Row():
+            date_from = gr.Textbox(label="Only articles from (YYYY or YYYY-MM)", placeholder="e.g. 2025-01")
+            date_to = gr.Textbox(label="Only articles up to (YYYY or YYYY-MM)", placeholder="e.g. 2025-12")
+    return k, date_from, date_to
+
+
+def _add_area(gr) -> SimpleNamespace:
+    with gr.Accordion("Add articles", open=False):
+        files = gr.File(file_count="multiple", file_types=[".txt", ".md"], label="Upload .txt or .md files")
+        add_btn = gr.Button("Add files to the collection")
+        with gr.Row():
+            title = gr.Textbox(label="Title")
+            date = gr.Textbox(label="Date (optional, e.g. 2025-03)")
+        text = gr.Textbox(label="Article text", lines=6)
+        paste_btn = gr.Button("Add pasted article")
+        status = gr.Markdown()
+    return SimpleNamespace(files=files, add_btn=add_btn, title=title, date=date, text=text, paste_btn=paste_btn,
+                           status=status)
+
+
+def _wire_adding(gr, service: handlers.Service, add: SimpleNamespace, collection) -> None:
+    def on_files(paths, progress=gr.Progress()):
+        return handlers.add_files(service, paths, _progress(progress))
+
+    def on_paste(title, date, text, progress=gr.Progress()):
+        return handlers.add_pasted(service, title, date, text, _progress(progress))
+
+    add.add_btn.click(on_files, add.files, add.status, concurrency_id="index", api_visibility="private").then(
+        lambda: _collection_text(service), None, collection, api_visibility="private")
+    add.paste_btn.click(on_paste, [add.title, add.date, add.text], add.status, concurrency_id="index",
+                        api_visibility="private").then(lambda: _collection_text(service), None, collection,
+                                                       api_visibility="private")
+
+
 def _progress(progress):
     def update(stage: str, done: int, total: int) -> None:
         progress((done, total), desc=f"{stage} {done}/{total}")
@@ -99,22 +119,21 @@ def _progress(progress):
     return update
 
 
-def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, share: bool = False,
+def launch(service: handlers.Service, host: str = "127.0.0.1", port: int = 7860, share: bool = False,
            auth: str | None = None, block: bool = True):
-    """Index ``seeds/`` (and added articles), load the model, then serve the page."""
+    """Index the service's collection, load the model, then serve the page."""
     _check_exposure(host, auth)
-    service = handlers.ChatService(settings)
     print("Preparing the index of the articles ...", flush=True)
     report = service.start()
     print(f"Index ready: {report.summary()}", flush=True)
-    for s in report.skipped:
-        print(f"skipped {s.path}: {s.reason}", flush=True)
+    for line in report.skipped_lines():
+        print(line, flush=True)
     print("Loading the language model ...", flush=True)
-    service.engine.llm  # load now, not on the first question
+    service.load_model()  # now, not on the first question
     return serve(service, host, port, share, auth, block)
 
 
-def serve(service: handlers.ChatService, host: str = "127.0.0.1", port: int = 7860, share: bool = False,
+def serve(service: handlers.Service, host: str = "127.0.0.1", port: int = 7860, share: bool = False,
           auth: str | None = None, block: bool = True):
     """Serve the page of a started service: one generation at a time (the rest wait in Gradio's queue)."""
     creds = _check_exposure(host, auth)

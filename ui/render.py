@@ -4,8 +4,8 @@ from __future__ import annotations
 import html
 import re
 
-from rag.prompt import human_date
-from rag.records import Answer, Citation, Document
+from core.dates import human_date
+from core.records import Answer, Citation, Document
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
 _MD_LINE_START = re.compile(r"^(\s*)(\d+)([.)])|^(\s*)([-=>])", re.M)
@@ -35,9 +35,9 @@ def answer_html(answer: Answer, turn: int) -> str:
     quotes = {(c.sentence, c.marker): c.quote for c in answer.citations}
     parts = []
     for s in answer.sentences:
-        links = "".join(_marker_link(turn, m, quotes.get((s["text"], m), "")) for m in s["markers"])
-        text = esc(s["text"])
-        if s["claim"] and not s["supported"]:
+        links = "".join(_marker_link(turn, m, quotes.get((s.text, m), "")) for m in s.markers)
+        text = esc(s.text)
+        if s.claim and not s.supported:
             text = f"{text} ⚠️ *(not supported by the cited passage)*"
         parts.append(f"{text} {links}".strip())
     return " ".join(parts)

@@ -6,9 +6,9 @@ import os
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-from rag.errors import RagError
+from core.errors import RagError
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[1]  # the checkout: core/ is beside seeds/
 DEFAULT_CORPUS = PROJECT_ROOT / "seeds"
 
 
@@ -33,6 +33,7 @@ def data_root() -> Path:
 
 
 def uploads_dir() -> Path:
+    """The folder of articles added by the user (in the page)."""
     return data_root() / "articles"
 
 
@@ -103,7 +104,7 @@ class Settings:
     def load(cls, **overrides) -> "Settings":
         """Defaults, then environment (RAG_MODEL, RAG_LLM_URL, RAG_INDEX_DIR, RAG_TOP_K), then ``overrides``.
 
-        Without explicit ``corpus_dirs`` the corpus is ``seeds/`` plus the folder of articles added in the page.
+        The collection (``seeds/`` plus the articles added in the page) is composed by ``rag.service``, not here.
 
         ``None`` overrides are ignored so CLI flags that were not given keep the lower layers.
         """
@@ -124,8 +125,6 @@ class Settings:
         if unknown:
             raise RagError(f"Unknown settings: {', '.join(sorted(unknown))}.")
         values = env | {k: v for k, v in overrides.items() if v is not None}
-        if "corpus_dirs" not in values and uploads_dir().is_dir():
-            values["corpus_dirs"] = (DEFAULT_CORPUS, uploads_dir())  # articles added in the web page
         if "corpus_dirs" in values:
             values["corpus_dirs"] = tuple(Path(p).expanduser() for p in values["corpus_dirs"])
         for key in ("model_path", "index_dir"):
@@ -134,12 +133,15 @@ class Settings:
         return cls(**values)
 
     def with_(self, **changes) -> "Settings":
+        """A copy with ``changes`` (validated again)."""
         return replace(self, **changes)
 
     @property
     def resolved_index_dir(self) -> Path:
+        """``index_dir``, or the one derived from the first article folder."""
         return self.index_dir or default_index_dir(self.corpus_dirs)
 
     @property
     def threads(self) -> int:
+        """llama.cpp threads: ``n_threads`` or every core."""
         return self.n_threads or max(1, os.cpu_count() or 1)

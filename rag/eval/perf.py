@@ -16,16 +16,25 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.settings import DEFAULT_CORPUS
+from core.settings import DEFAULT_CORPUS
+from rag.eval.plots import latency_svg
 
+# one ingest in a child process (argv: corpus folder, index folder): "started", then a JSON line of the result.
+# Also the process that the fault suite (tests/stress.py) kills at random moments.
 INGEST_CHILD = """
 import json, sys, time
 from pathlib import Path
-from rag.settings import Settings
-from embeddings.store import ingest
+from core.errors import RagError
+from core.settings import Settings
+from embeddings.ingest import ingest
+print("started", flush=True)
 t = time.perf_counter()
-r = ingest(Settings.load(corpus_dirs=(Path(sys.argv[1]),), index_dir=Path(sys.argv[2])))
-print(json.dumps({"chunks": r.n_chunks, "seconds": time.perf_counter() - t}))
+try:
+    r = ingest(Settings.load(corpus_dirs=(Path(sys.argv[1]),), index_dir=Path(sys.argv[2])))
+except RagError as exc:
+    print("error:", exc, file=sys.stderr)
+    sys.exit(2)
+print(json.dumps({"chunks": r.n_chunks, "seconds": time.perf_counter() - t}), flush=True)
 """
 
 
@@ -120,10 +129,10 @@ def retrieval(sizes: list[int], n_queries: int = 200, k: int = 10, ef_values=(12
 
 def generation(n_questions: int = 3) -> dict:
     """The same prompts through ``ask`` and through llama.cpp directly; the ratio is the pipeline's overhead."""
+    from core.settings import Settings
     from rag.pipeline import ask, open_engine
     from rag.prompt import build_messages
     from rag.retrieve import retrieve
-    from rag.settings import Settings
 
     engine, _ = open_engine(Settings.load())
     llm = engine.llm
@@ -149,31 +158,9 @@ def generation(n_questions: int = 3) -> dict:
             "overhead": sum(pipe) / sum(direct) - 1.0}
 
 
-def plot(rows: list[dict]) -> str:
-    """Log-log style plot (log10 axes drawn by hand) of p50 latency against vectors, exact vs HNSW."""
-    w, h, pad = 520, 300, 50
-    xs = [np.log10(r["vectors"]) for r in rows]
-    ys = [np.log10(max(1e-3, r[k])) for r in rows for k in ("exact_p50_ms", "hnsw_p50_ms")]
-    x0, x1, y0, y1 = min(xs), max(xs) or 1, min(ys), max(ys)
-    sx = lambda x: pad + (w - 2 * pad) * (x - x0) / ((x1 - x0) or 1)
-    sy = lambda y: h - pad - (h - 2 * pad) * (y - y0) / ((y1 - y0) or 1)
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}"><text x="{pad}" y="20" font-size="12">'
-           f'p50 query latency (ms, log) against vectors (log)</text>']
-    for key, colour in (("exact_p50_ms", "#c62828"), ("hnsw_p50_ms", "#1565c0")):
-        pts = " ".join(f"{sx(np.log10(r['vectors'])):.1f},{sy(np.log10(max(1e-3, r[key]))):.1f}" for r in rows)
-        out.append(f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="2"/>')
-        for r in rows:
-            out.append(f'<text x="{sx(np.log10(r["vectors"])):.1f}" y="{sy(np.log10(max(1e-3, r[key]))) - 4:.1f}" '
-                       f'font-size="9" fill="{colour}">{r[key]:.2f}</text>')
-    for r in rows:
-        out.append(f'<text x="{sx(np.log10(r["vectors"])):.1f}" y="{h - pad + 15}" font-size="10">{r["vectors"]:.0e}</text>')
-    out.append(f'<text x="{w - 150}" y="40" font-size="11" fill="#c62828">exact (flat IP)</text>'
-               f'<text x="{w - 150}" y="55" font-size="11" fill="#1565c0">HNSW (M=32, app efSearch)</text></svg>')
-    return "".join(out)
-
-
 def main(out: Path, quick: bool = False, scales: list[int] | None = None, sizes: list[int] | None = None,
          gen: bool = True) -> dict:
+    """Run the suite; write perf.json, perf.md and retrieval.svg into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     scales = scales or ([1, 10] if quick else [1, 10, 100])
     sizes = sizes or ([1_000, 10_000] if quick else [1_000, 10_000, 100_000, 1_000_000])
@@ -196,6 +183,8 @@ def main(out: Path, quick: bool = False, scales: list[int] | None = None, sizes:
         md += ["", f"Pipeline over llama.cpp on the same prompts: {sum(g['pipeline_s']):.2f} s vs "
                    f"{sum(g['llama_cpp_s']):.2f} s, overhead {100 * g['overhead']:+.1f}%"]
     (out / "perf.md").write_text("\n".join(md) + "\n")
-    (out / "retrieval.svg").write_text(plot(result["retrieval"]))
+    (out / "retrieval.svg").write_text(latency_svg(result["retrieval"], {"exact_p50_ms": "exact (flat IP)",
+                                                  "hnsw_p50_ms": "HNSW (M=32, app efSearch)"},
+                                                  "p50 query latency against vectors"))
     print("\n".join(md))
     return result

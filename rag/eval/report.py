@@ -1,10 +1,12 @@
-"""report.md and a self-contained report.html (inline SVG plots, no scripts, no external files)."""
+"""report.md and a self-contained report.html (matplotlib plots inlined as SVG, no scripts, no external files)."""
 from __future__ import annotations
 
 import html
 from pathlib import Path
 
-from rag.bench import Question, retrieval_ranks
+from rag.eval.plots import bars_svg, histogram_svg, split_svg
+from rag.eval.questions import Question
+from rag.eval.scoring import retrieval_ranks
 
 SCORE_KEYS = ["fact_recall", "all_facts", "citation_precision", "citation_recall", "retrieval_hit", "hit_at_k", "mrr",
               "correct_refusal", "false_refusal", "first_token_p50_s", "first_token_p95_s", "total_p50_s",
@@ -17,54 +19,6 @@ def _fmt(v) -> str:
     if v is None:
         return "–"
     return f"{v:.3f}" if isinstance(v, float) else str(v)
-
-
-def bars_svg(labels: list[str], values: list[float], colours: list[str], title: str, vmax: float | None = None) -> str:
-    """Vertical bars, one per label: 40 questions -> an 800 x 220 SVG."""
-    w, h, pad = max(320, 22 * len(values) + 60), 220, 40
-    vmax = vmax or max(values + [1e-9])
-    bw = (w - pad - 10) / max(1, len(values))
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" role="img"><title>{html.escape(title)}</title>',
-           f'<text x="{pad}" y="14" font-size="12">{html.escape(title)}</text>',
-           f'<line x1="{pad}" y1="{h - 40}" x2="{w - 10}" y2="{h - 40}" stroke="#999"/>',
-           f'<text x="2" y="{h - 40}" font-size="10">0</text><text x="2" y="30" font-size="10">{vmax:.2g}</text>']
-    for i, (lab, v, c) in enumerate(zip(labels, values, colours)):
-        bh = (h - 70) * (v / vmax if vmax else 0)
-        x = pad + i * bw
-        out.append(f'<rect x="{x + 2:.1f}" y="{h - 40 - bh:.1f}" width="{bw - 4:.1f}" height="{bh:.1f}" fill="{c}">'
-                   f'<title>{html.escape(lab)}: {v:.3g}</title></rect>')
-        out.append(f'<text x="{x + bw / 2:.1f}" y="{h - 26}" font-size="9" text-anchor="end" '
-                   f'transform="rotate(-60 {x + bw / 2:.1f} {h - 26})">{html.escape(lab[-8:])}</text>')
-    out.append("</svg>")
-    return "".join(out)
-
-
-def histogram_svg(values: list[float], title: str, bins: int = 12) -> str:
-    if not values:
-        return ""
-    lo, hi = min(values), max(values)
-    width = (hi - lo) / bins or 1.0
-    counts = [0] * bins
-    for v in values:
-        counts[min(bins - 1, int((v - lo) / width))] += 1
-    labels = [f"{lo + i * width:.1f}s" for i in range(bins)]
-    return bars_svg(labels, [float(c) for c in counts], ["#1565c0"] * bins, title)
-
-
-def split_svg(split: dict[str, float], title: str) -> str:
-    """One stacked bar: share of the time in each stage."""
-    total = sum(split.values()) or 1.0
-    colours = {"retrieval": "#6a1b9a", "prompt": "#1565c0", "generation": "#2e7d32", "check": "#ef6c00"}
-    x, out = 0.0, [f'<svg xmlns="http://www.w3.org/2000/svg" width="640" height="70" role="img"><title>{html.escape(title)}</title>',
-                   f'<text x="0" y="12" font-size="12">{html.escape(title)}</text>']
-    for k, v in split.items():
-        w = 620 * v / total
-        out.append(f'<rect x="{x:.1f}" y="20" width="{w:.1f}" height="22" fill="{colours.get(k, "#555")}">'
-                   f'<title>{k}: {v:.2f} s ({100 * v / total:.1f}%)</title></rect>')
-        out.append(f'<text x="{x:.1f}" y="60" font-size="10">{k} {100 * v / total:.1f}%</text>')
-        x += w
-    out.append("</svg>")
-    return "".join(out)
 
 
 def _rows(questions: list[Question], results: list[dict]) -> list[dict]:
@@ -84,6 +38,7 @@ def _rows(questions: list[Question], results: list[dict]) -> list[dict]:
 
 
 def write(out_dir: Path, questions: list[Question], results: list[dict], summary: dict) -> None:
+    """report.md and report.html of a run into ``out_dir``."""
     scores = summary.get("scores") or {}
     env = summary["environment"]
     rows = _rows(questions, results)

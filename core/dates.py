@@ -1,4 +1,4 @@
-"""Month and year mentions in a question, matched against article dates and passage text."""
+"""Dates: ISO article dates ("2025", "2025-03", "2025-03-28"), months and years named in questions, and display."""
 from __future__ import annotations
 
 import re
@@ -11,17 +11,52 @@ _MONTH_RE = re.compile(r"\b(" + "|".join(MONTHS) + r"|jan|feb|mar|apr|jun|jul|au
 _YEAR_RE = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
 # "May" is also a verb: count it as a month only next to a time word or a year ("in May", "May 2025")
 _MAY_OK = re.compile(r"\b(in|of|since|until|during|early|late|mid|last|this|by|on|from)\s+may\b|\bmay\s+\d", re.I)
+_ISO = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+PRECISION = {4: "year", 7: "month", 10: "day"}
 
 
 @dataclass(frozen=True)
 class DateRef:
+    """A month and/or year named in a question."""
+
     year: int | None = None
     month: int | None = None
 
     def label(self) -> str:
+        """"March 2025", "March" or "2025"."""
         if self.month and self.year:
             return f"{MONTHS[self.month - 1].title()} {self.year}"
         return MONTHS[self.month - 1].title() if self.month else str(self.year)
+
+
+def parse_iso(date: str | None) -> tuple[int, int | None, int | None] | None:
+    """"2025-03" -> (2025, 3, None); "2025-03-28" -> (2025, 3, 28); "March" or None -> None."""
+    m = _ISO.fullmatch((date or "").strip())
+    if not m:
+        return None
+    return int(m.group(1)), int(m.group(2)) if m.group(2) else None, int(m.group(3)) if m.group(3) else None
+
+
+def is_iso(date: str, finest: str = "day") -> bool:
+    """A date written as YYYY, YYYY-MM or (when ``finest`` is "day") YYYY-MM-DD, with a real month."""
+    parts = parse_iso(date)
+    if parts is None or (parts[2] is not None and finest != "day"):
+        return False
+    return parts[1] is None or 1 <= parts[1] <= 12
+
+
+def human_date(date: str | None) -> str:
+    """"2025-03" -> "March 2025"; "2025-05-09" -> "9 May 2025"; None -> "undated"."""
+    if not date:
+        return "undated"
+    parts = date.split("-")
+    try:
+        if len(parts) == 1:
+            return parts[0]
+        month = MONTHS[int(parts[1]) - 1].title()
+        return f"{int(parts[2])} {month} {parts[0]}" if len(parts) > 2 else f"{month} {parts[0]}"
+    except (ValueError, IndexError):
+        return date
 
 
 def find_dates(text: str) -> list[DateRef]:

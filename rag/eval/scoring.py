@@ -4,11 +4,14 @@ from __future__ import annotations
 import re
 from statistics import median
 
+from rag.eval.questions import Question
+
 # runs of letters and digits; a decimal point between digits stays: "US$2.3 billion" -> us, 2.3, billion
 _TOKEN = re.compile(r"[^\W_]+(?:(?<=\d)\.(?=\d)[^\W_]+)*")
 
 
 def normalise(text: str) -> list[str]:
+    """"US$2.3 Billion" -> ['us', '2.3', 'billion']."""
     return _TOKEN.findall(text.casefold())
 
 
@@ -67,7 +70,7 @@ def judge(item: dict, result: dict) -> dict:
 
 
 def summarise(verdicts: list[dict], results: list[dict]) -> dict:
-    """The README's scores over a run, plus latency percentiles."""
+    """The README's scores over a run; latency percentiles over every result given (all repeats)."""
     ans = [v for v in verdicts if v["answerable"]]
     unans = [v for v in verdicts if not v["answerable"]]
     with_cites = [v for v in ans if v["citation_precision"] is not None]
@@ -92,3 +95,47 @@ def summarise(verdicts: list[dict], results: list[dict]) -> dict:
         "total_p50_s": percentile(total, 50), "total_p95_s": percentile(total, 95),
         "median_prompt_tokens": median([r.get("prompt_tokens", 0) for r in results]) if results else None,
     }
+
+
+def retrieval_ranks(item: dict, result: dict) -> int | None:
+    """1-based rank of the first retrieved passage from an expected source; None if none was retrieved."""
+    for i, r in enumerate(result.get("retrieved", []), 1):
+        if r["source"] in item.get("sources", []):
+            return i
+    return None
+
+
+def time_split(result: dict) -> dict:
+    """Where a question's time went: retrieval, prompt processing, generation, citation check."""
+    t = result.get("timings", {})
+    retrieve = t.get("retrieve_s", 0.0)
+    first = t.get("first_token_s", retrieve)
+    check = t.get("check_s", 0.0)
+    total = t.get("total_s", first)
+    return {"retrieval": retrieve, "prompt": max(0.0, first - retrieve),
+            "generation": max(0.0, total - first - check), "check": check}
+
+
+def scorable(questions: list[Question]) -> bool:
+    """The file carries what scoring needs (facts or answerable flags)."""
+    return any("facts" in q.item or "answerable" in q.item for q in questions)
+
+
+def score_run(questions: list[Question], results: list[dict]) -> dict:
+    """The README scores (first repeat), retrieval hit@k and MRR, latency over all repeats, tokens/s."""
+    items = {q.item["id"]: q.item for q in questions}
+    first = {r["id"]: r for r in results if r.get("repeat", 0) == 0 and r["id"] in items}
+    pairs = [(items[i], first[i]) for i in items if i in first]
+    s = summarise([judge(i, r) for i, r in pairs], results)
+    answerable = [(i, r) for i, r in pairs if i.get("answerable", True) and i.get("sources")]
+    ranks = [retrieval_ranks(i, r) for i, r in answerable]
+    s["mrr"] = sum(1 / r for r in ranks if r) / len(ranks) if ranks else None
+    s["hit_at_k"] = sum(r is not None for r in ranks) / len(ranks) if ranks else None
+    gen = [(r.get("completion_tokens", 0), time_split(r)["generation"]) for r in results]
+    pp = [(r.get("prompt_tokens", 0), time_split(r)["prompt"]) for r in results]
+    s["generation_tokens_per_s"] = (sum(n for n, _ in gen) / sum(t for _, t in gen)) if sum(t for _, t in gen) else None
+    s["prompt_tokens_per_s"] = (sum(n for n, _ in pp) / sum(t for _, t in pp)) if sum(t for _, t in pp) else None
+    split = [time_split(r) for r in results]
+    s["time_split_s"] = {k: sum(x[k] for x in split) for k in ("retrieval", "prompt", "generation", "check")}
+    s["runs"] = len(results)
+    return s

@@ -1,0 +1,137 @@
+"""Typed records passed between stages (files -> chunks -> hits -> answer), each with its JSON shape."""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+
+@dataclass(frozen=True)
+class Document:
+    """One article as read from disk. ``text`` is the decoded file, offsets index into it."""
+
+    source: str  # file name without extension: "000_33c356039679306b"
+    path: str
+    text: str
+    sha256: str
+    title: str
+    date: str | None = None  # "2025-03" or "2025-05-09"
+    precision: str | None = None  # "day" | "month" | "year"
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of one article: ``document.text[start:end] == text``."""
+
+    chunk_id: str  # "000_33c356039679306b#3"
+    source: str
+    start: int
+    end: int
+    text: str
+    title: str = ""
+    date: str | None = None
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk (row ``row`` of the index) with its fused score and per-retriever ranks (1-based)."""
+
+    chunk: Chunk
+    score: float
+    dense_score: float = 0.0
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
+    row: int = -1
+
+    def to_json(self) -> dict:
+        """The JSON object of this record (as in ``retrieved`` of an answer)."""
+        return {"source": self.chunk.source, "chunk_id": self.chunk.chunk_id, "score": round(self.score, 5),
+                "dense_score": round(self.dense_score, 4)}
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A marker in the answer resolved to the passage it names."""
+
+    marker: int
+    source: str
+    title: str
+    date: str | None
+    chunk_id: str
+    start: int  # character span of the quote inside the source file
+    end: int
+    quote: str
+    supported: bool
+    sentence: str = ""
+    support: float = 0.0
+
+    def to_json(self) -> dict:
+        """The JSON object of this record (as in ``citations`` of an answer)."""
+        return {"marker": self.marker, "source": self.source, "title": self.title, "date": self.date,
+                "chunk_id": self.chunk_id, "start": self.start, "end": self.end, "quote": self.quote,
+                "supported": self.supported, "support": round(self.support, 3)}
+
+
+@dataclass(frozen=True)
+class SentenceVerdict:
+    """One sentence of the answer (or of a withheld draft) and what the citation check said of it."""
+
+    text: str
+    markers: tuple[int, ...]  # final markers, 1-based into the retrieved passages
+    supported: bool
+    claim: bool  # False for "Yes." or a refusal: nothing to cite
+    recited: bool = False  # the model's marker was replaced by the passage that supports the sentence
+    dropped_markers: tuple[int, ...] = ()  # written markers naming no passage
+    support: float = 0.0
+
+    def to_json(self) -> dict:
+        """The JSON object of this record (as in ``sentences`` of an answer)."""
+        return {"text": self.text, "markers": list(self.markers), "supported": self.supported, "claim": self.claim,
+                "recited": self.recited, "dropped_markers": list(self.dropped_markers),
+                "support": round(self.support, 3)}
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Seconds spent per stage; a stage that did not run stays None and is left out of the JSON."""
+
+    retrieve_s: float | None = None
+    first_token_s: float | None = None
+    generate_s: float | None = None
+    check_s: float | None = None
+    total_s: float | None = None
+
+    def to_json(self) -> dict:
+        """{stage: seconds rounded to 0.1 ms} for the stages that ran."""
+        return {f.name: round(getattr(self, f.name), 4) for f in fields(self) if getattr(self, f.name) is not None}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The final cited answer; ``to_json()`` is the object the CLI's ``--json`` and the page's API return."""
+
+    question: str
+    answer: str
+    refused: bool
+    citations: tuple[Citation, ...] = ()
+    retrieved: tuple[Hit, ...] = ()
+    sentences: tuple[SentenceVerdict, ...] = ()
+    reason: str = ""
+    timings: Timings = Timings()
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    model: str = ""
+
+    def to_json(self) -> dict:
+        """The object ``rag ask --json`` prints and the page's ``/ask`` returns."""
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "refused": self.refused,
+            "reason": self.reason,
+            "citations": [c.to_json() for c in self.citations],
+            "sentences": [s.to_json() for s in self.sentences],
+            "retrieved": [h.to_json() for h in self.retrieved],
+            "timings": self.timings.to_json(),
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "model": self.model,
+        }

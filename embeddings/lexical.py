@@ -1,0 +1,36 @@
+"""BM25 over chunk texts (bm25s), with the tokenizer of ``core.text``."""
+from __future__ import annotations
+
+import numpy as np
+
+from core.text import tokenize
+
+
+class BM25:
+    """Okapi BM25 backed by bm25s; ``top(query, n)`` -> (row ids, scores), zero-score rows left out."""
+
+    def __init__(self, texts: list[str]):
+        import logging
+
+        import bm25s
+
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG on import
+        self._n = len(texts)
+        self._model = bm25s.BM25()
+        tokens = [tokenize(t) or ["\u2205"] for t in texts]
+        self._vocab = {w for toks in tokens for w in toks}
+        self._model.index(tokens, show_progress=False)
+
+    def knows(self, word: str) -> bool:
+        """The token occurs in some chunk."""
+        return word in self._vocab
+
+    def top(self, query: str, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``n`` best rows for ``query`` and their scores, best first."""
+        q = [w for w in tokenize(query) if w in self._vocab]
+        if not q or not self._n:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        ids, scores = self._model.retrieve([q], k=min(n, self._n), show_progress=False)
+        ids, scores = ids[0], scores[0]
+        keep = scores > 0
+        return ids[keep].astype(np.int64), scores[keep].astype(np.float32)

@@ -1,0 +1,157 @@
+"""The one service both edges call: the collection (seeds + added articles), its engine and the shared model.
+
+``rag/cli.py`` and ``ui/`` hold no decisions of their own about what the collection is, how an article is
+added, when the model loads or what an error looks like as JSON; they call this.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable, Iterator
+
+from core.dates import is_iso
+from core.errors import CorpusError, RagError
+from core.records import Answer, Document
+from core.settings import DEFAULT_CORPUS, Settings
+from embeddings.ingest import IngestReport, ingest
+from embeddings.reader import MAX_FILE_BYTES, article_problem, write_catalog_entry
+from rag.pipeline import Engine, ask, ask_stream, open_engine
+
+MAX_ADD_FILES = 20
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class Added:
+    """The outcome of adding articles: the files kept, one line per file refused, the index update."""
+
+    added: tuple[str, ...]
+    problems: tuple[str, ...]
+    report: IngestReport | None = None
+    error: str | None = None  # the index update failed; the files are kept and indexed next time
+
+
+class Service:
+    """One collection and its engine; re-indexing swaps the index under a lock and keeps the loaded model.
+
+    ``added_dir`` is the folder of articles added by the user (created on start); None: ``settings`` alone.
+    """
+
+    def __init__(self, settings: Settings, added_dir: Path | None = None):
+        self.added_dir = Path(added_dir) if added_dir else None
+        dirs = tuple(settings.corpus_dirs)
+        if self.added_dir and self.added_dir not in dirs:
+            dirs += (self.added_dir,)
+        self.settings = replace(settings, corpus_dirs=dirs)
+        self._lock = threading.Lock()
+        self._engine: Engine | None = None
+
+    def start(self, progress: Progress | None = None, update: bool = True) -> IngestReport | None:
+        """Build or update the index (``update``) and load the index and embedder."""
+        if self.added_dir:
+            self.added_dir.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            self._engine, report = open_engine(self.settings, update=update, progress=progress)
+        return report
+
+    @property
+    def engine(self) -> Engine:
+        """The loaded engine (started on first use)."""
+        if self._engine is None:
+            self.start()
+        return self._engine
+
+    def index(self, rebuild: bool = False, progress: Progress | None = None) -> IngestReport:
+        """Only bring the index in line with the folders (no models loaded)."""
+        return ingest(self.settings, rebuild=rebuild, progress=progress)
+
+    def load_model(self) -> None:
+        """Load the LLM now, so a missing or damaged model is reported before the first question."""
+        self.engine.llm
+
+    def reindex(self, progress: Progress | None = None) -> IngestReport:
+        """Update the index from the folders, keeping the loaded model."""
+        with self._lock:
+            engine, report = open_engine(self.settings, progress=progress)
+            if self._engine is not None:
+                engine._llm = self._engine._llm
+            self._engine = engine
+        return report
+
+    def documents(self) -> dict[str, Document]:
+        """The articles of the live index by source id."""
+        return self.engine.index.documents
+
+    def model_name(self) -> str:
+        """The model in use, in words."""
+        s = self.settings
+        if s.llm_url:
+            return f"endpoint {s.llm_url}"
+        if s.model_path:
+            return Path(s.model_path).name
+        return "Qwen2.5-Coder-1.5B-Instruct (Q4_K_M)"
+
+    def ask_stream(self, question: str, **kwargs) -> Iterator[str | Answer]:
+        """``rag.pipeline.ask_stream`` on this collection."""
+        return ask_stream(self.engine, question, **kwargs)
+
+    def ask(self, question: str, **kwargs) -> Answer:
+        """``rag.pipeline.ask`` on this collection."""
+        return ask(self.engine, question, **kwargs)
+
+    def add_files(self, paths: list[Path], progress: Progress | None = None) -> Added:
+        """Copy article files into the added folder and index them; bad ones are named, not kept."""
+        folder = self._writable_folder()
+        if len(paths) > MAX_ADD_FILES:
+            raise CorpusError(f"{len(paths)} files at once is too many; add at most {MAX_ADD_FILES} at a time.")
+        added, problems = [], []
+        for p in map(Path, paths):
+            name = _SAFE_NAME.sub("_", p.name)
+            why = article_problem(p)
+            if why is None and (DEFAULT_CORPUS / name).exists():
+                why = "a shipped article has this name; rename the file"
+            if why:
+                problems.append(f"{p.name}: {why}")
+                continue
+            shutil.copyfile(p, folder / name)
+            added.append(name)
+        return self._index_added(added, problems, progress)
+
+    def add_text(self, title: str, date: str, text: str, progress: Progress | None = None) -> Added:
+        """Save a pasted article with its title and optional date (YYYY, YYYY-MM or YYYY-MM-DD), and index it."""
+        folder = self._writable_folder()
+        title, date, text = (title or "").strip(), (date or "").strip(), (text or "").strip()
+        if not title or not text:
+            raise CorpusError("Give the article a title and paste its text.")
+        if date and not is_iso(date):
+            raise CorpusError(f"Date {date!r} is not a date: write 2025, 2025-03 or 2025-03-25, or leave it empty.")
+        if len(text.encode()) > MAX_FILE_BYTES:
+            raise CorpusError(f"The text is larger than {MAX_FILE_BYTES // 2**20} MiB.")
+        name = (_SAFE_NAME.sub("_", title.lower())[:60].strip("_") or "article") + ".txt"
+        (folder / name).write_text(text + "\n", encoding="utf-8")
+        write_catalog_entry(folder, name, title, date or None)
+        return self._index_added([name], [], progress)
+
+    def _writable_folder(self) -> Path:
+        if self.added_dir is None:
+            raise CorpusError("This collection takes no added articles.")
+        self.added_dir.mkdir(parents=True, exist_ok=True)
+        return self.added_dir
+
+    def _index_added(self, added: list[str], problems: list[str], progress: Progress | None) -> Added:
+        if not added:
+            return Added((), tuple(problems))
+        try:
+            return Added(tuple(added), tuple(problems), self.reindex(progress))
+        except RagError as exc:
+            return Added(tuple(added), tuple(problems), None, str(exc))
+
+
+def error_payload(question: str, exc: RagError) -> dict:
+    """The JSON object of a question that failed: the answer's shape with ``error`` saying why."""
+    return {"question": question, "answer": "", "refused": True, "error": str(exc), "citations": [],
+            "retrieved": [], "timings": {}}
