@@ -48,6 +48,25 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """A sentence of an article chosen for the prompt (with the sentence before it when it needs it to make
+    sense): ``document.text[start:end] == text``. The model cites it as ``[n]``, n its place in the prompt."""
+
+    source: str
+    title: str
+    date: str | None
+    start: int
+    end: int
+    text: str
+    chunk_id: str
+    score: float
+
+    def to_json(self) -> dict:
+        return {"source": self.source, "chunk_id": self.chunk_id, "start": self.start, "end": self.end,
+                "text": self.text, "score": round(self.score, 4)}
+
+
+@dataclass(frozen=True)
 class Citation:
     """A marker in the answer resolved to the passage it names."""
 
@@ -78,15 +97,17 @@ class SentenceVerdict:
     markers: tuple[int, ...]  # final markers, 1-based into the retrieved passages
     supported: bool
     claim: bool  # False for "Yes." or a refusal: nothing to cite
-    recited: bool = False  # the model's marker was replaced by the passage that supports the sentence
-    dropped_markers: tuple[int, ...] = ()  # written markers naming no passage
+    recited: bool = False  # the model's marker was replaced by the evidence that supports the sentence
+    dropped_markers: tuple[int, ...] = ()  # written markers naming no evidence
     support: float = 0.0
+    evidence: str = ""  # the evidence sentence judged against
+    reason: str = ""  # why it is (not) supported: "number 12 not in evidence"
 
     def to_json(self) -> dict:
         """The JSON object of this record (as in ``sentences`` of an answer)."""
         return {"text": self.text, "markers": list(self.markers), "supported": self.supported, "claim": self.claim,
                 "recited": self.recited, "dropped_markers": list(self.dropped_markers),
-                "support": round(self.support, 3)}
+                "support": round(self.support, 3), "evidence": self.evidence, "reason": self.reason}
 
 
 @dataclass(frozen=True)
@@ -114,11 +135,15 @@ class Answer:
     citations: tuple[Citation, ...] = ()
     retrieved: tuple[Hit, ...] = ()
     sentences: tuple[SentenceVerdict, ...] = ()
+    evidence: tuple[Evidence, ...] = ()  # what the model was given, [1]..[n]
     reason: str = ""
     timings: Timings = Timings()
     prompt_tokens: int = 0
     completion_tokens: int = 0
     model: str = ""
+    evaluated_tokens: int = 0  # prompt tokens processed for this answer (the rest came from llama.cpp's cache)
+    prompt_rate: float | None = None  # llama.cpp's measured prompt processing, tokens/s
+    generation_rate: float | None = None  # and generation, tokens/s
 
     def to_json(self) -> dict:
         """The object ``rag ask --json`` prints and the page's ``/ask`` returns."""
@@ -130,8 +155,12 @@ class Answer:
             "citations": [c.to_json() for c in self.citations],
             "sentences": [s.to_json() for s in self.sentences],
             "retrieved": [h.to_json() for h in self.retrieved],
+            "evidence": [e.to_json() for e in self.evidence],
             "timings": self.timings.to_json(),
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
+            "evaluated_tokens": self.evaluated_tokens,
+            "prompt_tokens_per_s": round(self.prompt_rate, 2) if self.prompt_rate else None,
+            "generation_tokens_per_s": round(self.generation_rate, 2) if self.generation_rate else None,
             "model": self.model,
         }

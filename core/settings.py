@@ -49,12 +49,13 @@ class Settings:
 
     corpus_dirs: tuple[Path, ...] = (DEFAULT_CORPUS,)
     index_dir: Path | None = None  # None: derived from corpus_dirs under the cache
-    # chunking: 450 chars is ~105 tokens; 3 passages + headers + question ~ 330 new prompt tokens,
-    # ~2.9 s of prompt processing at ~113 tokens/s on 2 cores (the instructions are cached between questions)
+    # chunking: 450 chars is ~105 tokens, the unit of search
     chunk_chars: int = 450
     chunk_overlap: int = 1  # sentences repeated at the start of the next chunk
-    # retrieval
-    top_k: int = 3
+    # retrieval: the best top_k chunks are searched for evidence sentences; ~150 tokens of them go to the model
+    # (~4-5 sentences), so a question costs ~200 new prompt tokens after the cached instructions (~75 tokens)
+    top_k: int = 8
+    evidence_tokens: int = 150
     retrieval_mode: str = "hybrid"  # dense | lexical | hybrid
     min_relevance: float = 0.25  # best dense cosine below this: decline before the LLM
     exact_index_max: int = 50_000  # above this many vectors an HNSW index is built
@@ -73,7 +74,6 @@ class Settings:
     support_threshold: float = 0.45
     # limits
     max_question_chars: int = 2000
-    max_prompt_tokens: int = 700
 
     def __post_init__(self) -> None:
         problems = []
@@ -85,6 +85,8 @@ class Settings:
             problems.append(f"chunk_overlap must be 0..5 sentences, got {self.chunk_overlap}")
         if not 1 <= self.top_k <= 20:
             problems.append(f"top_k must be 1..20, got {self.top_k}")
+        if not 30 <= self.evidence_tokens <= 1500:
+            problems.append(f"evidence_tokens must be 30..1500, got {self.evidence_tokens}")
         if self.retrieval_mode not in ("dense", "lexical", "hybrid"):
             problems.append(f"retrieval_mode must be dense, lexical or hybrid, got {self.retrieval_mode!r}")
         if not -1.0 <= self.min_relevance <= 1.0:

@@ -1,10 +1,9 @@
-"""Text helpers shared by every stage: one sentence splitter, one tokenizer, one name finder."""
+"""Text helpers shared by every stage: one sentence splitter (pysbd), one tokenizer, one name finder."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
-# a sentence ends at . ! ? (optionally followed by quotes/brackets) before whitespace, or at a line break
-_SENT_END = re.compile(r"""[.!?]+["'”’)\]]*(?=\s)|\n+""")
 _WORD = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
 _CAPITALISED = re.compile(r"(?<![\w'’])[A-Z][\w\-]+")
 
@@ -18,24 +17,44 @@ were what when where which while who whom why will with would you your yours you
 """.split())
 
 
+# pysbd splits after these although a name or number follows ("Snr. Gen. Min Aung Hlaing", "Lt. Col.", "Jan. 5");
+# a break after one of them is undone unless a line break separates the two pieces
+_NEVER_FINAL = frozenset("""mr mrs ms dr prof rev sen rep gov gen lt col maj capt cmdr adm brig sgt cpl pte snr sr jr
+st mt no nos vol art fig jan feb mar apr jun jul aug sep sept oct nov dec""".split())
+
+
+@lru_cache(maxsize=1)
+def _segmenter():
+    import pysbd
+
+    return pysbd.Segmenter(language="en", clean=False, char_span=True)
+
+
+def _trimmed(text: str, s: int, e: int) -> tuple[int, int]:
+    while s < e and text[s].isspace():
+        s += 1
+    while e > s and text[e - 1].isspace():
+        e -= 1
+    return s, e
+
+
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
-    """Spans of sentences in ``text[start:end]``, whitespace trimmed: "A b. C d." -> [(0, 4), (5, 9)]."""
+    """Sentences of ``text[start:end]`` as (start, end) offsets into ``text``, whitespace trimmed; a line break
+    always ends a sentence: "Snr. Gen. Min Aung Hlaing met the U.S. envoy. He left." -> two spans."""
     end = len(text) if end is None else end
-    spans = []
-    pos = start
-    for m in _SENT_END.finditer(text, start, end):
-        spans.append((pos, m.end()))
-        pos = m.end()
-    spans.append((pos, end))
-    out = []
-    for s, e in spans:
-        while s < e and text[s].isspace():
-            s += 1
-        while e > s and text[e - 1].isspace():
-            e -= 1
-        if e > s:
-            out.append((s, e))
-    return out
+    piece = text[start:end]
+    spans: list[tuple[int, int]] = []
+    for seg in _segmenter().segment(piece) if piece.strip() else []:
+        for line in re.finditer(r"[^\n]+", piece[seg.start:seg.end]):
+            s, e = _trimmed(text, start + seg.start + line.start(), start + seg.start + line.end())
+            if e <= s:
+                continue
+            last = re.search(r"([A-Za-z]+)\.$", text[spans[-1][0]:spans[-1][1]]) if spans else None
+            if last and last.group(1).lower() in _NEVER_FINAL and "\n" not in text[spans[-1][1]:s]:
+                spans[-1] = (spans[-1][0], e)
+            else:
+                spans.append((s, e))
+    return spans
 
 
 def tokenize(text: str) -> list[str]:

@@ -88,7 +88,7 @@ def build_spec(settings: Settings) -> dict:
         "format_version": disk.FORMAT_VERSION,
         "embedder": {"name": EMBEDDER_NAME, "dim": EMBEDDER_DIM},
         "chunking": {"chunk_chars": settings.chunk_chars, "overlap_sentences": settings.chunk_overlap,
-                     "method": "sentences"},
+                     "method": "pysbd-sentences"},
     }
 
 

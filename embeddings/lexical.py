@@ -1,6 +1,9 @@
 """BM25 over chunk texts (bm25s), with the tokenizer of ``core.text``."""
 from __future__ import annotations
 
+import math
+from collections import Counter
+
 import numpy as np
 
 from core.text import tokenize
@@ -18,12 +21,17 @@ class BM25:
         self._n = len(texts)
         self._model = bm25s.BM25()
         tokens = [tokenize(t) or ["\u2205"] for t in texts]
-        self._vocab = {w for toks in tokens for w in toks}
+        self._df = Counter(w for toks in tokens for w in set(toks))
+        self._vocab = set(self._df)
         self._model.index(tokens, show_progress=False)
 
     def knows(self, word: str) -> bool:
         """The token occurs in some chunk."""
         return word in self._vocab
+
+    def idf(self, word: str) -> float:
+        """log(1 + n / df): 1 chunk in 93 holding the word -> 4.5; every chunk -> 0.7; unknown words -> the rarest."""
+        return math.log(1 + self._n / max(1, self._df.get(word, 1)))
 
     def top(self, query: str, n: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``n`` best rows for ``query`` and their scores, best first."""

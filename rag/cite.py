@@ -1,10 +1,17 @@
-"""Citation markers: parse them from the model's text, resolve them to passages, check each claim.
+"""Citation markers: parse them from the model's text, resolve them to evidence sentences, check each claim.
 
-A sentence's support by a passage is ``0.6 * lexical + 0.4 * cosine`` where lexical is the share of the
-sentence's content words found in the passage, cosine the embedding similarity of sentence and passage;
-it is 0 when the sentence states a number the passage does not contain. Worked example: "Myanmar and Russia
-signed 10 agreements [1]." against a passage with "signed 10 agreements": lexical 4/4 = 1.0, cosine 0.62,
-support 0.85 >= 0.45, supported.
+A claim (an answer sentence) is checked against the evidence sentence it cites, not a whole passage:
+- every number and every capitalised name of the claim (so its months, people, places) is in the evidence
+  sentence or its article's title and date;
+- every name of the question is there too, and a month or year of the question holds for the evidence (the
+  sentence names it, or the article is dated so and the sentence names no other month);
+- the claim adds something to the question (a restated question is no answer), and at least 2/3 of what it adds
+  is in the evidence: "Six elephants were sent" adds "six", "sent"; "Myanmar gave six elephants" states only "six".
+Its support is ``0.6 * lexical + 0.4 * cosine`` (lexical: the share of its content words in the evidence); a
+claim passes the rules above with support >= 0.45. Worked example: "Ten agreements were signed in March 2025 [1]."
+for "What agreements were signed in March?" against "Myanmar and Russia signed 10 agreements in March 2025":
+numbers 10/2025 present, adds {10 (ten is not a digit: skipped), 2025}: 1/1 stated, lexical 1.0, cosine 0.7,
+support 0.88: supported.
 """
 from __future__ import annotations
 
@@ -12,17 +19,18 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from core.dates import human_date
-from core.records import Citation, Hit, SentenceVerdict
-from core.text import name_tokens, sentence_spans, tokenize
+from core.dates import article_matches, find_dates, human_date, text_mentions
+from core.records import Citation, Evidence, SentenceVerdict
+from core.text import capitalised, name_tokens, sentence_spans, tokenize
 from rag.prompt import NOT_FOUND
 
 MARKER_RE = re.compile(r"\[\s*(?:(?:passages?|source|ref)\s*)?(\d{1,3}(?:\s*(?:,|;|and|&|-|–)\s*\d{1,3})*)\s*\]", re.I)
 _ENUMERATOR = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*•]|#+)\s*$")
 _LEADING_MARKERS = re.compile(r"^(?:\s*\[[^\]\n]{1,40}\])+")
-_REFUSAL = re.compile(r"not in (?:the )?articles|(?:passages?|articles?|text|context)s? (?:do|does) not "
-                      r"(?:contain|mention|say|provide|include|state|specify)|no information|not mentioned|"
-                      r"cannot (?:find|answer)|can't (?:find|answer)|not provided|unable to (?:find|answer)", re.I)
+_REFUSAL = re.compile(r"not in (?:the )?articles|(?:passages?|articles?|text|context|sentences?)s? (?:do|does|did) "
+                      r"not (?:contain|mention|say|provide|include|state|specify|give)|no (?:information|details?|"
+                      r"mention)|not (?:mentioned|specified|stated|given|provided|available|known)|(?:cannot|can't|"
+                      r"unable to) (?:find|answer|determine)|does not specify|is unknown|no specific", re.I)
 
 
 @dataclass(frozen=True)
@@ -61,7 +69,7 @@ def split_answer(answer: str) -> list[Sentence]:
         seg = answer[s:e]
         if _ENUMERATOR.match(seg):  # "1." of a numbered list is not a sentence
             continue
-        seg = re.sub(r"^\s*(?:[-*•]|#+)\s+", "", seg)
+        seg = re.sub(r"^\s*(?:[-*•]|#+|\d{1,2}[.)])\s+", "", seg)
         lead = _LEADING_MARKERS.match(seg)
         if lead and parse_markers(lead.group(0)):
             if out:
@@ -81,23 +89,103 @@ def is_refusal(text: str) -> bool:
     return NOT_FOUND.lower() in text.lower() or bool(_REFUSAL.search(text))
 
 
-def _has_name(name: str, words: set[str]) -> bool:
-    """"russia" is in {"russian"}; "takayev" is not in {"tokayev"}."""
-    return name in words or any(len(w) >= 4 and (w.startswith(name) or name.startswith(w)) for w in words)
+_QUESTION_WORDS = frozenset("what which who whom whose when where why how did does do is are was were can could "
+                            "would should will has have had tell list name give".split())
 
 
-def lexical_support(sentence: str, passage: str) -> float:
-    """Share of the sentence's content words in the passage; 0.0 if the sentence states a number or a name
-    that the passage does not contain ("Takayev" against a passage naming "Minnikhanov")."""
+_NUMBER_WORDS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+                 "sixteen seventeen eighteen nineteen twenty").split()  # "six elephants" states the claim's 6
+
+
+def _same(a: str, b: str) -> bool:
+    """One word in two forms: "sign"/"signed", "russia"/"russian"; not "send"/"sent", "takayev"/"tokayev"."""
+    if a == b:
+        return True
+    short = min(len(a), len(b))
+    return short >= 4 and a[:short] == b[:short]
+
+
+def _in(word: str, words: set[str]) -> bool:
+    return word in words or any(_same(word, w) for w in words)
+
+
+def question_names(question: str) -> list[str]:
+    """Names the question is about: capitalised words past the first, not question words."""
+    out = []
+    for start, word in capitalised(question):
+        if start and word.lower() not in _QUESTION_WORDS:
+            out.extend(w for w in tokenize(word) if not w[0].isdigit())
+    return out
+
+
+def evidence_words(ev: Evidence) -> set[str]:
+    """What the model saw of an evidence sentence: its text and its article's title and date."""
+    return set(tokenize(f"{ev.title} {human_date(ev.date)} {ev.date or ''}\n{ev.text}"))
+
+
+def rules(claim: str, question: str, ev: Evidence, article: set[str] = frozenset()) -> str:
+    """Why ``ev`` does not state ``claim`` ("" when it may): the hard rules of the module docstring.
+    ``article``: the words of every evidence item of the same article (texts, title, date), where the question's
+    names must be."""
+    have = evidence_words(ev)
+    have |= {str(_NUMBER_WORDS.index(w)) for w in have if w in _NUMBER_WORDS}
+    words = [str(_NUMBER_WORDS.index(w)) if w in _NUMBER_WORDS else w for w in tokenize(claim)]
+    for w in words:
+        if w[0].isdigit() and w not in have:
+            return f"number {w} not in evidence"
+    for n in dict.fromkeys(name_tokens(claim)):
+        if not _in(n, have):
+            return f"{n} not in evidence"
+    for n in dict.fromkeys(question_names(question)):
+        if not _in(n, article | have):
+            return f"the question's {n} is not in evidence"
+    for d in find_dates(question):
+        if not _date_holds(ev, d):
+            return f"{d.label()} does not hold for the evidence"
+    swapped = _swapped_roles(claim, ev.text)
+    if swapped:
+        return swapped
+    q = set(tokenize(question))
+    added = [w for w in dict.fromkeys(words) if not _in(w, q)]
+    if not added:
+        return "restates the question"
+    missing = [w for w in added if not _in(w, have)]
+    if len(missing) > len(added) / 3:
+        return f"{', '.join(missing[:3])} not in evidence"
+    return ""
+
+
+def _date_holds(ev: Evidence, d) -> bool:
+    """The evidence names the question's month/year, or its article is dated so and it names no other one."""
+    if text_mentions(ev.text, d):
+        return True
+    named = find_dates(ev.text)
+    other = any((d.month and x.month and x.month != d.month) or (d.year and x.year and x.year != d.year)
+                for x in named)
+    return article_matches(ev.date, d) and not other
+
+
+def _swapped_roles(claim: str, evidence: str) -> str:
+    """"Turkey bought boats from Kenya" against "Kenya bought boats from Turkey": two names in the opposite order
+    around the same word (here "bought"). Returns the reason, or ""."""
+    c_names = [(i, w) for i, w in enumerate(tokenize(claim)) if w in set(name_tokens(claim))]
+    e_toks = tokenize(evidence)
+    c_toks = tokenize(claim)
+    for (i, a), (j, b) in zip(c_names, c_names[1:]):
+        if a == b or a not in e_toks or b not in e_toks:
+            continue
+        ea, eb = e_toks.index(a), e_toks.index(b)
+        between = set(c_toks[i + 1:j]) & set(e_toks[min(ea, eb) + 1:max(ea, eb)])
+        if eb < ea and between:
+            return f"{a} and {b} swap roles around '{sorted(between)[0]}'"
+    return ""
+
+
+def lexical_support(sentence: str, evidence: str) -> float:
+    """Share of the sentence's content words in the evidence text (inflections allowed)."""
     words = tokenize(sentence)
-    if not words:
-        return 0.0
-    have = set(tokenize(passage))
-    if any(w not in have for w in words if w[0].isdigit()):
-        return 0.0
-    if any(not _has_name(n, have) for n in name_tokens(sentence)):
-        return 0.0
-    return sum(w in have for w in words) / len(words)
+    have = set(tokenize(evidence))
+    return sum(_in(w, have) for w in words) / len(words) if words else 0.0
 
 
 def has_claim(sentence: str) -> bool:
@@ -105,35 +193,44 @@ def has_claim(sentence: str) -> bool:
     return bool(tokenize(sentence)) and not is_refusal(sentence)
 
 
-def best_quote(sentence: str, passage: str) -> tuple[int, int]:
-    """The span of the passage sentence sharing most content words with ``sentence`` (local offsets)."""
+def best_quote(sentence: str, text: str) -> tuple[int, int]:
+    """The span of the sentence of ``text`` sharing most content words with ``sentence`` (local offsets)."""
     words = set(tokenize(sentence))
-    best, best_score = (0, len(passage)), -1.0
-    for s, e in sentence_spans(passage):
-        toks = tokenize(passage[s:e])
+    best, best_score = (0, len(text)), -1.0
+    for s, e in sentence_spans(text):
+        toks = tokenize(text[s:e])
         score = len(words & set(toks)) / (1 + 0.02 * len(toks))
         if score > best_score:
             best, best_score = (s, e), score
     return best
 
 
-def passage_text(hit: Hit) -> str:
-    """What the model saw of a passage: its header (title, date) and its text."""
-    c = hit.chunk
-    return f"{c.title} {human_date(c.date)} {c.date or ''}\n{c.text}"
+Similarity = Callable[[list[str], list[int]], list[list[float]]]  # (sentences, evidence rows) -> cosine matrix
 
 
-Similarity = Callable[[list[str], list[int]], list[list[float]]]  # (sentences, hit rows) -> cosine matrix
+def _judge(claim: str, question: str, ev: Evidence, article: set[str], cos: float | None,
+           threshold: float) -> tuple[float, str]:
+    """(support, reason): support is 0 when a rule fails; reason says why it is (not) enough."""
+    why = rules(claim, question, ev, article)
+    if why:
+        return 0.0, why
+    lex = lexical_support(claim, f"{ev.title} {human_date(ev.date)} {ev.text}")
+    support = 0.6 * lex + 0.4 * max(0.0, cos) if cos is not None else lex
+    return support, "" if support >= threshold else f"support {support:.2f} < {threshold}"
 
 
-def check_sentences(sentences: Sequence[Sentence], hits: Sequence[Hit], similarity: Similarity | None = None,
-                    threshold: float = 0.45, recite: bool = True) -> list[SentenceVerdict]:
-    """Resolve markers against ``hits`` (marker n = hits[n-1]) and verify each claim.
+def check_sentences(sentences: Sequence[Sentence], evidence: Sequence[Evidence], question: str = "",
+                    similarity: Similarity | None = None, threshold: float = 0.45,
+                    recite: bool = True) -> list[SentenceVerdict]:
+    """Resolve markers against ``evidence`` (marker n = evidence[n-1]) and check each claim.
 
-    A cited passage that does not support its sentence is replaced by the retrieved passage that does
-    (``recited``); with none, the sentence keeps its markers and ``supported`` is False.
+    A cited sentence that does not state its claim is replaced by the evidence sentence that does (``recited``);
+    with none, the claim keeps its markers and ``supported`` is False, with the reason.
     """
-    n = len(hits)
+    n = len(evidence)
+    articles: dict[str, set[str]] = {}
+    for ev in evidence:
+        articles.setdefault(ev.source, set()).update(evidence_words(ev))
     claims = [i for i, s in enumerate(sentences) if has_claim(s.text)]
     cos = similarity([sentences[i].text for i in claims], list(range(n))) if similarity and claims and n else None
     out = []
@@ -144,36 +241,39 @@ def check_sentences(sentences: Sequence[Sentence], hits: Sequence[Hit], similari
             out.append(SentenceVerdict(s.text, valid, True, False, False, dropped, 1.0))
             continue
         row = cos[claims.index(s_idx)] if cos is not None else None
-
-        def score(m: int) -> float:
-            lex = lexical_support(s.text, passage_text(hits[m - 1]))
-            if lex == 0.0:
-                return 0.0
-            return 0.6 * lex + 0.4 * max(0.0, row[m - 1]) if row is not None else lex
-
-        scores = {m: score(m) for m in range(1, n + 1)}
-        good = tuple(m for m in valid if scores[m] >= threshold)
-        if good:
-            out.append(SentenceVerdict(s.text, good, True, True, False, dropped, max(scores[m] for m in good)))
-            continue
-        best = max(scores, key=scores.get) if scores else None
-        if recite and best is not None and scores[best] >= threshold:
-            out.append(SentenceVerdict(s.text, (best,), True, True, True, dropped, scores[best]))
-        else:
-            top = max((scores[m] for m in valid), default=0.0)
-            out.append(SentenceVerdict(s.text, valid, False, True, False, dropped, top))
+        judged = {m: _judge(s.text, question, evidence[m - 1], articles[evidence[m - 1].source],
+                            row[m - 1] if row else None, threshold) for m in range(1, n + 1)}
+        out.append(_verdict(s, valid, dropped, judged, evidence, recite))
     return out
 
 
-def build_citations(checked: Sequence[SentenceVerdict], hits: Sequence[Hit]) -> list[Citation]:
-    """One ``Citation`` per (sentence, passage) pair, with the best-matching quote's offsets in the source file."""
+def _verdict(s: Sentence, valid: tuple[int, ...], dropped: tuple[int, ...], judged: dict[int, tuple[float, str]],
+             evidence: Sequence[Evidence], recite: bool) -> SentenceVerdict:
+    good = tuple(m for m in valid if not judged[m][1])
+    if good:
+        best = max(good, key=lambda m: judged[m][0])
+        return SentenceVerdict(s.text, good, True, True, False, dropped, judged[best][0], evidence[best - 1].text,
+                               "stated in the cited evidence")
+    passing = [m for m in judged if not judged[m][1]]
+    if recite and passing:
+        best = max(passing, key=lambda m: judged[m][0])
+        return SentenceVerdict(s.text, (best,), True, True, True, dropped, judged[best][0], evidence[best - 1].text,
+                               f"re-cited: [{best}] states it" + (f" ([{valid[0]}]: {judged[valid[0]][1]})" if valid else ""))
+    top = max(valid, key=lambda m: (judged[m][0], lexical_support(s.text, evidence[m - 1].text)), default=None)
+    reason = judged[top][1] if top else "no evidence cited"
+    return SentenceVerdict(s.text, valid, False, True, False, dropped, judged[top][0] if top else 0.0,
+                           evidence[top - 1].text if top else "", reason)
+
+
+def build_citations(checked: Sequence[SentenceVerdict], evidence: Sequence[Evidence]) -> list[Citation]:
+    """One ``Citation`` per (sentence, evidence) pair; the quote is the evidence sentence that best matches."""
     cites = []
     for s in checked:
         for m in s.markers:
-            c = hits[m - 1].chunk
-            qs, qe = best_quote(s.text, c.text)
-            cites.append(Citation(m, c.source, c.title, c.date, c.chunk_id, c.start + qs, c.start + qe,
-                                  c.text[qs:qe], s.supported, s.text, s.support))
+            ev = evidence[m - 1]
+            qs, qe = best_quote(s.text, ev.text)
+            cites.append(Citation(m, ev.source, ev.title, ev.date, ev.chunk_id, ev.start + qs, ev.start + qe,
+                                  ev.text[qs:qe], s.supported, s.text, s.support))
     return cites
 
 

@@ -72,7 +72,7 @@ def cmd_ask(args) -> int:
     for item in service.ask_stream(args.question):
         if isinstance(item, Answer):
             final = item
-        elif streaming:
+        elif streaming and isinstance(item, str):
             print(item, end="", flush=True)
     if args.json:
         print(json.dumps(final.to_json(), ensure_ascii=False, indent=None))

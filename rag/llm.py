@@ -25,6 +25,9 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     timed_out: bool = False
+    evaluated_tokens: int = 0  # prompt tokens processed now; prompt_tokens - evaluated_tokens came from the cache
+    prompt_rate: float | None = None  # tokens/s as llama.cpp measured them (None through an endpoint)
+    generation_rate: float | None = None
 
 
 class LLM(Protocol):
@@ -66,14 +69,30 @@ class LlamaCppLLM:
         with self._lock:
             deadline = time.monotonic() + timeout_s
             try:
+                self._perf(reset=True)
                 parts = self._llm.create_chat_completion(messages=messages, max_tokens=max_tokens,
                                                          temperature=temperature, seed=self._seed, stream=True)
                 for item in _metered(parts, deadline):
                     if isinstance(item, Usage):  # llama.cpp reports no usage when streaming: count the context
-                        item = replace(item, prompt_tokens=max(0, self._llm.n_tokens - item.completion_tokens))
+                        item = replace(item, prompt_tokens=max(0, self._llm.n_tokens - item.completion_tokens),
+                                       **self._perf())
                     yield item
             except (RuntimeError, ValueError) as exc:
                 raise GenerationError(f"The model failed while answering ({exc}). Try a shorter question.") from exc
+
+
+    def _perf(self, reset: bool = False) -> dict:
+        """llama.cpp's own counters since the last reset: prompt tokens evaluated and both rates."""
+        import llama_cpp
+
+        ctx = self._llm._ctx.ctx
+        if reset:
+            llama_cpp.llama_perf_context_reset(ctx)
+            return {}
+        d = llama_cpp.llama_perf_context(ctx)
+        return {"evaluated_tokens": d.n_p_eval,
+                "prompt_rate": 1000 * d.n_p_eval / d.t_p_eval_ms if d.t_p_eval_ms > 0 else None,
+                "generation_rate": 1000 * d.n_eval / d.t_eval_ms if d.t_eval_ms > 0 else None}
 
 
 class OpenAICompatLLM:

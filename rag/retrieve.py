@@ -33,6 +33,7 @@ class Retrieval:
     dates: tuple[DateRef, ...]
     decline_reason: str | None
     seconds: float
+    query_vector: np.ndarray | None = None
 
 
 def unknown_names(question: str, bm25: BM25) -> list[str]:
@@ -103,7 +104,7 @@ def retrieve(question: str, index: LoadedIndex, embedder, settings: Settings, k:
     best = float(index.vectors[dense_rank[0]] @ qv) if dense_rank else 0.0
 
     reason = _decline_reason(question, hits, best, bool(lex_rank), allowed is not None, bm25, settings)
-    return Retrieval(hits, best, dates, reason, time.perf_counter() - t0)
+    return Retrieval(hits, best, dates, reason, time.perf_counter() - t0, qv)
 
 
 def _decline_reason(question: str, hits: tuple[Hit, ...], best: float, lexical_match: bool, filtered: bool,

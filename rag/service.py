@@ -18,7 +18,9 @@ from core.records import Answer, Document
 from core.settings import DEFAULT_CORPUS, Settings
 from embeddings.ingest import IngestReport, ingest
 from embeddings.reader import MAX_FILE_BYTES, article_problem, write_catalog_entry
-from rag.pipeline import Engine, ask, ask_stream, open_engine
+from rag.pipeline import Engine, Found, ask, ask_stream, open_engine
+
+__all__ = ["Added", "Found", "Service", "error_payload"]
 
 MAX_ADD_FILES = 20
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -95,8 +97,8 @@ class Service:
             return Path(s.model_path).name
         return "Qwen2.5-Coder-1.5B-Instruct (Q4_K_M)"
 
-    def ask_stream(self, question: str, **kwargs) -> Iterator[str | Answer]:
-        """``rag.pipeline.ask_stream`` on this collection."""
+    def ask_stream(self, question: str, **kwargs) -> Iterator[Found | str | Answer]:
+        """``rag.pipeline.ask_stream`` on this collection: the evidence found, the text as written, the answer."""
         return ask_stream(self.engine, question, **kwargs)
 
     def ask(self, question: str, **kwargs) -> Answer:

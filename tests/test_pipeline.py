@@ -3,15 +3,18 @@ not answer quality, which the tiny model cannot give."""
 import pytest
 
 from core.errors import QuestionError
-from rag.pipeline import ask, ask_stream, clean_question, retrieval_query
+from rag.pipeline import Found, ask, ask_stream, clean_question, retrieval_query
 from core.records import Answer
 
 
 def test_answer_streams_then_finishes_with_a_checked_answer(seed_engine):
     items = list(ask_stream(seed_engine, "Which Russian warship visited Yangon in October 2021?"))
-    final = items[-1]
-    pieces = items[:-1]
-    assert isinstance(final, Answer)
+    found, pieces, final = items[0], items[1:-1], items[-1]
+    assert isinstance(found, Found) and found.evidence  # the evidence comes before the model's first token
+    assert any("Gremyashiy" in ev.text for ev in found.evidence)
+    for ev in found.evidence:
+        assert seed_engine.index.documents[ev.source].text[ev.start:ev.end] == ev.text
+    assert isinstance(final, Answer) and final.evidence == found.evidence
     assert pieces and all(isinstance(p, str) for p in pieces)
     assert final.retrieved and final.retrieved[0].chunk.source == "004_6442ee56b40e60eb"
     assert final.timings.first_token_s <= final.timings.total_s
@@ -24,14 +27,17 @@ def test_answer_streams_then_finishes_with_a_checked_answer(seed_engine):
     for c in final.citations:  # every citation points at real text of its article
         doc = seed_engine.index.documents[c.source]
         assert doc.text[c.start:c.end] == c.quote
-        assert 1 <= c.marker <= len(final.retrieved)
+        assert 1 <= c.marker <= len(final.evidence)
     if not final.refused:
         assert final.citations and any(s.supported for s in final.sentences)
 
 
-def test_prompt_stays_within_budget(seed_engine):
-    final = ask(seed_engine, "What agreements were signed in March?", k=8)
-    assert final.prompt_tokens <= seed_engine.settings.max_prompt_tokens + 20
+def test_evidence_stays_within_its_budget(seed_engine):
+    from rag.pipeline import estimate_tokens
+
+    found = next(x for x in ask_stream(seed_engine, "What agreements were signed in March?") if isinstance(x, Found))
+    cost = sum(estimate_tokens(ev.text) + 4 for ev in found.evidence)
+    assert len(found.evidence) == 1 or cost <= seed_engine.settings.evidence_tokens
 
 
 def test_unrelated_question_is_declined_without_the_llm(seed_engine):
@@ -68,21 +74,24 @@ def test_follow_up_retrieval_uses_the_previous_question():
 
 def test_finish_with_scripted_model_text(seed_engine):
     """Parsing and checking on fixed model output (no LLM): bad markers dropped, refusals recognised."""
-    from rag.pipeline import finish
+    from rag import evidence
+    from rag.pipeline import estimate_tokens, finish
     from rag.retrieve import retrieve
 
-    r = retrieve("Which Russian warship visited Yangon in October 2021?", seed_engine.index, seed_engine.embedder,
-                 seed_engine.settings)
-    n, top = next((i, h.chunk.text) for i, h in enumerate(r.hits, 1) if "Gremyashiy" in h.chunk.text)
-    from core.text import sentence_spans
-
-    sentence = next(top[a:b] for a, b in sentence_spans(top) if "Gremyashiy" in top[a:b])
-    a = finish(seed_engine, f"{sentence} [{n}][9].", r)
-    assert not a.refused and a.citations[0].marker == n and a.sentences[0].dropped_markers == (9,)
+    q = "Which Russian warship visited Yangon in October 2021?"
+    r = retrieve(q, seed_engine.index, seed_engine.embedder, seed_engine.settings)
+    found = evidence.select(q, r.query_vector, r.hits, seed_engine.index, seed_engine.embedder, r.dates,
+                            seed_engine.settings.evidence_tokens, estimate_tokens)
+    n, sentence = next((i, ev.text) for i, ev in enumerate(found, 1) if "Gremyashiy" in ev.text)
+    a = finish(seed_engine, q, f"{sentence} [{n}][99].", r, found)
+    assert not a.refused and a.citations[0].marker == n and a.sentences[0].dropped_markers == (99,)
     assert a.sentences[0].supported
-    a = finish(seed_engine, "NOT IN ARTICLES", r)
+    a = finish(seed_engine, q, "NOT IN ARTICLES", r, found)
     assert a.refused and "closest passages are listed below" in a.text
-    a = finish(seed_engine, "The Eiffel Tower is 330 metres tall [1].", r)
+    a = finish(seed_engine, q, "The Russian warship Gremyashiy visited Yangon [1]. It carried 40 tanks [1].", r, found)
+    assert not a.refused and "40 tanks" not in a.text and "do not state the rest" in a.text  # an honest partial
+    assert [s.supported for s in a.sentences] == [True, False] and "40" in a.sentences[1].reason
+    a = finish(seed_engine, q, "The Eiffel Tower is 330 metres tall [1].", r, found)
     assert a.refused and "not supported" in a.reason or "no sentence" in a.reason
 
 

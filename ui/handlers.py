@@ -5,10 +5,10 @@ from pathlib import Path
 from typing import Iterator
 
 from core.dates import is_iso
-from core.errors import RagError
+from core.errors import ModelError, RagError
 from core.records import Answer
 from core.settings import Settings, uploads_dir
-from rag.service import Added, Service, error_payload
+from rag.service import Added, Found, Service, error_payload
 from ui import render
 
 
@@ -35,24 +35,30 @@ def chat(service: Service, message: str, messages: list, turns: list, k: int | N
     turn = len(turns) + 1
     messages.append({"role": "user", "content": render.esc(message or "")})
     messages.append({"role": "assistant", "content": "…"})
-    no_sources = render.sources_html(None, {}, turn)  # shown until the answer is final
-    yield messages, no_sources, turns
+    sources = render.sources_html(None, {}, turn)  # the evidence as soon as it is chosen, then the cited sources
+    yield messages, sources, turns
     raw = ""
     try:
         date_range = _date_range(date_from, date_to)
         for item in service.ask_stream(message or "", history=_history_pairs(turns), k=int(k) if k else None,
                                        date_range=date_range):
-            if isinstance(item, Answer):
+            if isinstance(item, Found):
+                sources = render.evidence_html(item.evidence, service.documents(), turn)
+            elif isinstance(item, Answer):
                 messages[-1] = {"role": "assistant", "content": render.answer_html(item, turn)}
                 turns.append((item.question, item.answer if not item.refused else ""))
-                yield messages, render.sources_html(item, service.documents(), turn), turns
+                sources = render.sources_html(item, service.documents(), turn)
             else:
                 raw += item
                 messages[-1] = {"role": "assistant", "content": render.streaming_text(raw)}
-                yield messages, no_sources, turns
+            yield messages, sources, turns
+    except ModelError as exc:
+        messages[-1] = {"role": "assistant", "content": f"⚠️ The model is unavailable: {render.esc(str(exc))} "
+                        f"The evidence found for the question is under Sources."}
+        yield messages, sources, turns
     except RagError as exc:
         messages[-1] = {"role": "assistant", "content": f"⚠️ {render.esc(str(exc))}"}
-        yield messages, no_sources, turns
+        yield messages, sources, turns
 
 
 def _date_range(date_from: str, date_to: str) -> tuple[str | None, str | None] | None:

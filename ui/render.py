@@ -5,7 +5,7 @@ import html
 import re
 
 from core.dates import human_date
-from core.records import Answer, Citation, Document
+from core.records import Answer, Citation, Document, Evidence
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
 _MD_LINE_START = re.compile(r"^(\s*)(\d+)([.)])|^(\s*)([-=>])", re.M)
@@ -52,34 +52,54 @@ def _highlight(doc_text: str, start: int, end: int, window: int = 600) -> str:
     return f"{html.escape(before)}<mark>{html.escape(doc_text[start:end])}</mark>{html.escape(after)}"
 
 
+def _entry(turn: int, n: int, title: str, date: str | None, body: str, meta: str = "", badge: str = "",
+           open_: bool = True) -> str:
+    """One expandable source entry; ``body`` and ``badge`` are HTML already, the rest is escaped here."""
+    meta_html = f'<p class="meta">{html.escape(meta)}</p>' if meta else ""
+    return (f'<details class="source" id="src-{turn}-{n}"{" open" if open_ else ""}><summary>[{n}] {html.escape(title)} '
+            f'<span class="date">({html.escape(human_date(date))})</span>{badge}</summary>{meta_html}'
+            f'<p class="passage">{body}</p></details>')
+
+
+EVIDENCE_NOTE = "<b>Evidence</b> given to the model; the answer is being written."
+CLOSEST_NOTE = "<b>Closest sentences</b> (none of them answers the question):"
+
+
+def evidence_html(evidence: tuple[Evidence, ...], documents: dict[str, Document], turn: int,
+                  note: str = EVIDENCE_NOTE, open_: bool = True) -> str:
+    """The sentences given to the model, [1]..[n], each highlighted in its article: shown before the answer."""
+    if not evidence:
+        return '<div class="sources-empty">No evidence was found for this question.</div>'
+    items = [f'<p class="evidence-note">{note}</p>']
+    for n, ev in enumerate(evidence, 1):
+        doc = documents.get(ev.source)
+        body = _highlight(doc.text, ev.start, ev.end) if doc else f"<mark>{html.escape(ev.text)}</mark>"
+        items.append(_entry(turn, n, ev.title, ev.date, body, f"{ev.source} · characters {ev.start}–{ev.end}",
+                            open_=open_))
+    return "\n".join(items)
+
+
 def sources_html(answer: Answer | None, documents: dict[str, Document], turn: int) -> str:
-    """The panel beside the chat: one expandable entry per cited passage (or the closest passages)."""
+    """The panel beside the chat: one expandable entry per cited sentence (or the closest passages)."""
     if answer is None:
         return '<div class="sources-empty">Sources of the latest answer appear here.</div>'
-    items = []
     if answer.refused or not answer.citations:
-        items.append("<p><b>Closest passages</b> (none of them answers the question):</p>")
-        for i, h in enumerate(answer.retrieved, 1):
-            c = h.chunk
-            items.append(f'<details class="source" id="src-{turn}-{i}"><summary>[{i}] {html.escape(c.title)} '
-                         f'<span class="date">({html.escape(human_date(c.date))})</span></summary>'
-                         f'<p class="passage">{html.escape(c.text)}</p></details>')
+        if answer.evidence:
+            return evidence_html(answer.evidence, documents, turn, CLOSEST_NOTE, open_=False)
+        items = ["<p><b>Closest passages</b> (none of them answers the question):</p>"]
+        items += [_entry(turn, i, h.chunk.title, h.chunk.date, html.escape(h.chunk.text), open_=False)
+                  for i, h in enumerate(answer.retrieved, 1)]
         return "\n".join(items)
     seen: dict[int, list[Citation]] = {}
     for c in answer.citations:
         seen.setdefault(c.marker, []).append(c)
+    items = []
     for marker, cites in sorted(seen.items()):
         c = cites[0]
         doc = documents.get(c.source)
-        ok = all(x.supported for x in cites)
-        badge = "" if ok else ' <span class="unsupported">⚠️ does not support the sentence</span>'
+        badge = "" if all(x.supported for x in cites) else ' <span class="unsupported">⚠️ does not support the sentence</span>'
         body = _highlight(doc.text, c.start, c.end) if doc else f"<mark>{html.escape(c.quote)}</mark>"
-        open_attr = " open"  # at most k passages: all shown, each collapsible
-        items.append(
-            f'<details class="source" id="src-{turn}-{marker}"{open_attr}><summary>[{marker}] {html.escape(c.title)} '
-            f'<span class="date">({html.escape(human_date(c.date))})</span>{badge}</summary>'
-            f'<p class="meta">{html.escape(c.source)} · characters {c.start}–{c.end}</p>'
-            f'<p class="passage">{body}</p></details>')
+        items.append(_entry(turn, marker, c.title, c.date, body, f"{c.source} · characters {c.start}–{c.end}", badge))
     return "\n".join(items)
 
 

@@ -130,7 +130,8 @@ def retrieval(sizes: list[int], n_queries: int = 200, k: int = 10, ef_values=(12
 def generation(n_questions: int = 3) -> dict:
     """The same prompts through ``ask`` and through llama.cpp directly; the ratio is the pipeline's overhead."""
     from core.settings import Settings
-    from rag.pipeline import ask, open_engine
+    from rag import evidence
+    from rag.pipeline import ask, estimate_tokens, open_engine
     from rag.prompt import build_messages
     from rag.retrieve import retrieve
 
@@ -143,7 +144,9 @@ def generation(n_questions: int = 3) -> dict:
     pipe, direct = [], []
     for q in questions:
         r = retrieve(q, engine.index, engine.embedder, engine.settings)
-        messages = build_messages(q, list(r.hits), (), engine.settings.max_prompt_tokens, llm.count_tokens)
+        found = evidence.select(q, r.query_vector, r.hits, engine.index, engine.embedder, r.dates,
+                                engine.settings.evidence_tokens, estimate_tokens)
+        messages = build_messages(q, found)
         raw.reset()
         t = time.perf_counter()
         ask(engine, q)

@@ -55,6 +55,8 @@ def judge(item: dict, result: dict) -> dict:
             "citation_precision": (sum(s in expected for s in cited) / len(cited)) if cited else None,
             "citation_hit": bool(set(cited) & expected),
             "retrieval_hit": bool(retrieved & expected),
+            "evidence_hit": bool({e["source"] for e in result.get("evidence", [])} & expected)
+            if "evidence" in result else None,
         }
         if refused:
             v["verdict"] = "declined"
@@ -93,8 +95,18 @@ def summarise(verdicts: list[dict], results: list[dict]) -> dict:
         "false_refusal": mean(float(v["refused"]) for v in ans),
         "first_token_p50_s": percentile(ttft, 50), "first_token_p95_s": percentile(ttft, 95),
         "total_p50_s": percentile(total, 50), "total_p95_s": percentile(total, 95),
-        "median_prompt_tokens": median([r.get("prompt_tokens", 0) for r in results]) if results else None,
+        "evidence_hit": mean(float(v["evidence_hit"]) for v in ans if v.get("evidence_hit") is not None),
+        "median_prompt_tokens": _median([r.get("prompt_tokens") for r in results if r.get("completion_tokens")]),
+        "median_evaluated_tokens": _median([r.get("evaluated_tokens") for r in results if r.get("completion_tokens")]),
+        "llama_prompt_tokens_per_s": _median([r.get("prompt_tokens_per_s") for r in results]),
+        "llama_generation_tokens_per_s": _median([r.get("generation_tokens_per_s") for r in results]),
     }
+
+
+def _median(values: list) -> float | None:
+    """The median of the values given (None and missing ones left out)."""
+    values = [v for v in values if v is not None]
+    return median(values) if values else None
 
 
 def retrieval_ranks(item: dict, result: dict) -> int | None:

@@ -1,0 +1,98 @@
+"""Hits -> evidence: the candidate chunks' sentences scored against the question, the best packed into a budget.
+
+Each evidence item is one sentence; a sentence that begins "He", "It", "They", "During that trip" ... brings the
+sentence before it along, so the model and the citation check can tell who "he" is.
+
+A sentence's score is ``0.5 * cosine + 0.5 * lexical`` (``0.45 / 0.45 / 0.1`` with dates when the question names
+a month or year), where lexical is the idf-weighted share of the question's words found in the sentence or its
+article title. Worked example: "Which warship visited Yangon in October 2021?" against "The Gremyashiy corvette
+docked in Yangon on 21 October 2021" -> cosine 0.52, lexical 0.71 (yangon, october, 2021 of 5 words), date 1.0:
+score 0.65.
+"""
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+import numpy as np
+
+from core.dates import DateRef, article_matches, text_mentions
+from core.records import Evidence, Hit
+from core.text import sentence_spans, tokenize
+from embeddings.diskformat import LoadedIndex
+from embeddings.embedder import embed_texts
+
+_NEEDS_CONTEXT = re.compile(r"^[\"“'‘(]?((he|she|it|they|his|her|its|their|this|these|those|such|both|there|then|"
+                            r"also|but|however)\b|(during|after|before|at|on|in|from|since|by)\s+(that|this|these|"
+                            r"those|the same)\b)", re.I)
+_MIN_WORDS = 4  # "MyanmarNews", a byline or a photo credit is no evidence
+
+
+def candidates(hits: tuple[Hit, ...], index: LoadedIndex) -> list[tuple[Hit, int, int]]:
+    """Every sentence of the hit chunks once, as (hit, start, end) in article offsets, best hit first."""
+    seen, out = set(), []
+    for h in hits:
+        text = index.documents[h.chunk.source].text
+        for s, e in sentence_spans(text, h.chunk.start, h.chunk.end):
+            if (h.chunk.source, s) not in seen and len(text[s:e].split()) >= _MIN_WORDS:
+                seen.add((h.chunk.source, s))
+                out.append((h, s, e))
+    return out
+
+
+def score(question: str, query_vector: np.ndarray, cands: list[tuple[Hit, int, int]], index: LoadedIndex,
+          embedder, dates: tuple[DateRef, ...]) -> list[float]:
+    """One score per candidate sentence (see the module docstring)."""
+    if not cands:
+        return []
+    texts = [index.documents[h.chunk.source].text[s:e] for h, s, e in cands]
+    cos = embed_texts(embedder, texts) @ query_vector
+    q = list(dict.fromkeys(tokenize(question)))
+    weights = {w: index.lexical.idf(w) for w in q}
+    total = sum(weights.values()) or 1.0
+    out = []
+    for (h, s, e), text, c in zip(cands, texts, cos):
+        have = set(tokenize(text)) | set(tokenize(h.chunk.title))
+        lex = sum(wt for w, wt in weights.items() if w in have) / total
+        if dates:
+            hit_date = max(1.0 if text_mentions(text, d) else 0.5 if article_matches(h.chunk.date, d) else 0.0
+                           for d in dates)
+            out.append(0.45 * float(c) + 0.45 * lex + 0.1 * hit_date)
+        else:
+            out.append(0.5 * float(c) + 0.5 * lex)
+    return out
+
+
+def select(question: str, query_vector: np.ndarray, hits: tuple[Hit, ...], index: LoadedIndex, embedder,
+           dates: tuple[DateRef, ...], budget_tokens: int, count: Callable[[str], int]) -> tuple[Evidence, ...]:
+    """The best sentences within ``budget_tokens``, grouped by article (best article first), in text order."""
+    cands = candidates(hits, index)
+    scores = score(question, query_vector, cands, index, embedder, dates)
+    picked: list[Evidence] = []
+    used = 0
+    for (h, s, e), sc in sorted(zip(cands, scores), key=lambda x: -x[1]):
+        text = index.documents[h.chunk.source].text
+        s = _with_context(text, s, e, h)
+        if any(ev.source == h.chunk.source and ev.start < e and s < ev.end for ev in picked):
+            continue  # overlaps a sentence already taken (its neighbour, joined for context)
+        cost = count(text[s:e]) + 4  # "[n] " and the line break
+        if picked and used + cost > budget_tokens:
+            continue
+        picked.append(Evidence(h.chunk.source, h.chunk.title, h.chunk.date, s, e, text[s:e], h.chunk.chunk_id, sc))
+        used += cost
+    return _grouped(picked)
+
+
+def _with_context(text: str, s: int, e: int, hit: Hit) -> int:
+    """The start of the sentence before ``s`` when the sentence needs it ("He said ..."), else ``s``."""
+    if not _NEEDS_CONTEXT.match(text[s:e]):
+        return s
+    before = sentence_spans(text, max(0, s - 400), s)
+    return before[-1][0] if before and "\n\n" not in text[before[-1][1]:s] else s
+
+
+def _grouped(picked: list[Evidence]) -> tuple[Evidence, ...]:
+    best: dict[str, float] = {}
+    for ev in picked:
+        best[ev.source] = max(best.get(ev.source, -1.0), ev.score)
+    return tuple(sorted(picked, key=lambda ev: (-best[ev.source], ev.source, ev.start)))

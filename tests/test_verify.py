@@ -1,0 +1,95 @@
+"""Claim-level checking with a scripted model's output (no LLM): each claim against the evidence sentence it cites,
+and the news-aware sentence splitter. Cases of our own, not from the evaluation sets."""
+import pytest
+
+from core.records import Evidence
+from core.text import sentence_spans
+from rag import cite
+
+ARTICLE = ("The Admiral Kuznetsov carrier docked in Mombasa on 4 May 2024 for a three-day visit. "
+           "Kenya's navy chief Rear Admiral Jimson Mutai welcomed its crew of 1,500 sailors. "
+           "Kenya bought 12 patrol boats from Turkey in 2023.")
+
+
+def evidence(text=ARTICLE, title="Navy visit", date="2024-05"):
+    out = []
+    for s, e in sentence_spans(text):
+        out.append(Evidence("a", title, date, s, e, text[s:e], "a#0", 0.5))
+    return out
+
+
+def check(claim, question, markers=(1,), ev=None):
+    return cite.check_sentences([cite.Sentence(claim, markers)], ev or evidence(), question)[0]
+
+
+@pytest.mark.parametrize("claim,question,markers", [
+    ("The Admiral Kuznetsov docked in Mombasa on 4 May 2024.", "Which carrier docked in Mombasa?", (1,)),
+    ("Rear Admiral Jimson Mutai welcomed the crew.", "Who welcomed the carrier's crew?", (2,)),
+    ("The crew numbered 1,500 sailors.", "How many sailors were in the crew?", (2,)),
+    ("Kenya bought twelve patrol boats from Turkey.", "What did Kenya buy from Turkey?", (3,)),  # 12 written as a word
+    ("It stayed for three days in Mombasa.", "How long did the carrier visit Mombasa?", (1,)),  # paraphrase
+])
+def test_supported_claims_pass(claim, question, markers):
+    v = check(claim, question, markers)
+    assert v.supported, v.reason
+    assert v.evidence and v.reason
+
+
+@pytest.mark.parametrize("claim,question,why", [
+    ("Kenya bought 14 patrol boats from Turkey.", "How many patrol boats did Kenya buy?", "number 14"),  # number
+    ("Kenya bought 12 patrol boats from Turkey in 2022.", "When did Kenya buy patrol boats?", "number 2022"),  # year
+    ("Turkey bought 12 patrol boats from Kenya.", "Who sold patrol boats to Kenya?", "swap roles"),  # roles
+    ("The Admiral Kuznetsov docked in Mombasa.", "Did the Admiral Kuznetsov dock in Mombasa?", "restates"),
+    ("The carrier docked in Mombasa in June 2024.", "Which carrier docked in Mombasa in June 2024?", "June"),
+    ("It docked for a three-day visit.", "Which carrier docked in Dar es Salaam?", "dar"),  # question's place
+])
+def test_wrong_claims_fail_with_a_reason(claim, question, why):
+    v = check(claim, question, (1, 2, 3))
+    assert not v.supported
+    assert why.lower() in v.reason.lower(), v.reason
+
+
+def test_a_claim_is_recited_to_the_sentence_that_states_it():
+    v = check("Kenya bought 12 patrol boats from Turkey.", "What did Kenya buy?", (1,))
+    assert v.supported and v.recited and v.markers == (3,)
+    [c] = cite.build_citations([v], evidence())
+    assert ARTICLE[c.start:c.end] == c.quote == "Kenya bought 12 patrol boats from Turkey in 2023."
+
+
+def test_a_claim_split_over_two_sentences_is_checked_per_sentence():
+    answer = "The Admiral Kuznetsov docked in Mombasa [1]. Its crew of 1,500 was welcomed by Jimson Mutai [2]."
+    sents = cite.split_answer(answer)
+    checked = cite.check_sentences(sents, evidence(), "Which ship visited Mombasa and who welcomed it?")
+    assert [s.supported for s in checked] == [True, True]
+    assert [s.markers for s in checked] == [(1,), (2,)]
+
+
+@pytest.mark.parametrize("text", [
+    "The passages do not specify who commanded the ship.", "The name of the captain is not specified.",
+    "No details are given about the cost.", "The articles did not mention a date.", "NOT IN ARTICLES",
+    "It is unknown who paid.", "I cannot determine the answer from the passages.",
+])
+def test_refusals_in_other_words_are_recognised(text):
+    assert cite.is_refusal(text) and not cite.has_claim(text)
+
+
+def test_a_date_of_the_question_must_hold_for_the_evidence():
+    ev = evidence("In October 2021 Vice Admiral Ivan Petrov led a visit to Mombasa. A second visit came later.",
+                  date="2021-12")
+    v = check("Ivan Petrov led the visit.", "Who led the visit to Mombasa in June 2021?", (1,), ev)
+    assert not v.supported and "june" in v.reason.lower()
+
+
+@pytest.mark.parametrize("text,sentences", [
+    ("Snr. Gen. Min Aung Hlaing met Lt. Col. Ivanov. They talked.",
+     ["Snr. Gen. Min Aung Hlaing met Lt. Col. Ivanov.", "They talked."]),
+    ("The U.S. Open ended. Gauff won.", ["The U.S. Open ended.", "Gauff won."]),
+    ("Work at No. 2 Steel Mill resumed on Jan. 5 after talks. Output rose.",
+     ["Work at No. 2 Steel Mill resumed on Jan. 5 after talks.", "Output rose."]),
+    ("Prices rose 2.3 per cent. Dr. Smith said so.", ["Prices rose 2.3 per cent.", "Dr. Smith said so."]),
+    ("HEADLINE WITHOUT A STOP\nThe body starts here.", ["HEADLINE WITHOUT A STOP", "The body starts here."]),
+])
+def test_the_splitter_knows_news_abbreviations_and_keeps_offsets(text, sentences):
+    padded = "xx " + text + " yy"  # offsets into a larger text round-trip
+    spans = sentence_spans(padded, 3, 3 + len(text))
+    assert [padded[s:e] for s, e in spans] == sentences
