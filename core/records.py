@@ -62,8 +62,8 @@ class Evidence:
     score: float
 
     def to_json(self) -> dict:
-        return {"source": self.source, "chunk_id": self.chunk_id, "start": self.start, "end": self.end,
-                "text": self.text, "score": round(self.score, 4)}
+        return {"source": self.source, "title": self.title, "date": self.date, "chunk_id": self.chunk_id,
+                "start": self.start, "end": self.end, "text": self.text, "score": round(self.score, 4)}
 
 
 @dataclass(frozen=True)
@@ -141,6 +141,7 @@ class Answer:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     model: str = ""
+    draft: str = ""  # the model's text before the check
     evaluated_tokens: int = 0  # prompt tokens processed for this answer (the rest came from llama.cpp's cache)
     prompt_rate: float | None = None  # llama.cpp's measured prompt processing, tokens/s
     generation_rate: float | None = None  # and generation, tokens/s
@@ -151,6 +152,7 @@ class Answer:
             "question": self.question,
             "answer": self.answer,
             "refused": self.refused,
+            "draft": self.draft,
             "reason": self.reason,
             "citations": [c.to_json() for c in self.citations],
             "sentences": [s.to_json() for s in self.sentences],

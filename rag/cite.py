@@ -123,28 +123,34 @@ def evidence_words(ev: Evidence) -> set[str]:
     return set(tokenize(f"{ev.title} {human_date(ev.date)} {ev.date or ''}\n{ev.text}"))
 
 
-def rules(claim: str, question: str, ev: Evidence, article: set[str] = frozenset()) -> str:
+RULES = ("numbers", "names", "question_names", "dates", "roles", "novelty")  # each can be left out (ablation)
+
+
+def rules(claim: str, question: str, ev: Evidence, article: set[str] = frozenset(),
+          skip: frozenset[str] = frozenset()) -> str:
     """Why ``ev`` does not state ``claim`` ("" when it may): the hard rules of the module docstring.
     ``article``: the words of every evidence item of the same article (texts, title, date), where the question's
     names must be."""
     have = evidence_words(ev)
     have |= {str(_NUMBER_WORDS.index(w)) for w in have if w in _NUMBER_WORDS}
     words = [str(_NUMBER_WORDS.index(w)) if w in _NUMBER_WORDS else w for w in tokenize(claim)]
-    for w in words:
+    for w in words if "numbers" not in skip else ():
         if w[0].isdigit() and w not in have:
             return f"number {w} not in evidence"
-    for n in dict.fromkeys(name_tokens(claim)):
+    for n in dict.fromkeys(name_tokens(claim)) if "names" not in skip else ():
         if not _in(n, have):
             return f"{n} not in evidence"
-    for n in dict.fromkeys(question_names(question)):
+    for n in dict.fromkeys(question_names(question)) if "question_names" not in skip else ():
         if not _in(n, article | have):
             return f"the question's {n} is not in evidence"
-    for d in find_dates(question):
+    for d in find_dates(question) if "dates" not in skip else ():
         if not _date_holds(ev, d):
             return f"{d.label()} does not hold for the evidence"
-    swapped = _swapped_roles(claim, ev.text)
+    swapped = _swapped_roles(claim, ev.text) if "roles" not in skip else ""
     if swapped:
         return swapped
+    if "novelty" in skip:
+        return ""
     q = set(tokenize(question))
     added = [w for w in dict.fromkeys(words) if not _in(w, q)]
     if not added:
@@ -209,9 +215,9 @@ Similarity = Callable[[list[str], list[int]], list[list[float]]]  # (sentences, 
 
 
 def _judge(claim: str, question: str, ev: Evidence, article: set[str], cos: float | None,
-           threshold: float) -> tuple[float, str]:
+           threshold: float, skip: frozenset[str]) -> tuple[float, str]:
     """(support, reason): support is 0 when a rule fails; reason says why it is (not) enough."""
-    why = rules(claim, question, ev, article)
+    why = rules(claim, question, ev, article, skip)
     if why:
         return 0.0, why
     lex = lexical_support(claim, f"{ev.title} {human_date(ev.date)} {ev.text}")
@@ -220,12 +226,13 @@ def _judge(claim: str, question: str, ev: Evidence, article: set[str], cos: floa
 
 
 def check_sentences(sentences: Sequence[Sentence], evidence: Sequence[Evidence], question: str = "",
-                    similarity: Similarity | None = None, threshold: float = 0.45,
-                    recite: bool = True) -> list[SentenceVerdict]:
+                    similarity: Similarity | None = None, threshold: float = 0.45, recite: bool = True,
+                    skip: frozenset[str] = frozenset()) -> list[SentenceVerdict]:
     """Resolve markers against ``evidence`` (marker n = evidence[n-1]) and check each claim.
 
     A cited sentence that does not state its claim is replaced by the evidence sentence that does (``recited``);
-    with none, the claim keeps its markers and ``supported`` is False, with the reason.
+    with none, the claim keeps its markers and ``supported`` is False, with the reason. ``skip`` leaves out some
+    of ``RULES`` (for the ablation).
     """
     n = len(evidence)
     articles: dict[str, set[str]] = {}
@@ -242,7 +249,7 @@ def check_sentences(sentences: Sequence[Sentence], evidence: Sequence[Evidence],
             continue
         row = cos[claims.index(s_idx)] if cos is not None else None
         judged = {m: _judge(s.text, question, evidence[m - 1], articles[evidence[m - 1].source],
-                            row[m - 1] if row else None, threshold) for m in range(1, n + 1)}
+                            row[m - 1] if row else None, threshold, skip) for m in range(1, n + 1)}
         out.append(_verdict(s, valid, dropped, judged, evidence, recite))
     return out
 

@@ -86,21 +86,21 @@ def retrieval_query(question: str, history: list[tuple[str, str]]) -> str:
     return question
 
 
-def _declined(reason: str, retrieval: Retrieval, sentences: tuple[SentenceVerdict, ...] = ()) -> Checked:
+def _declined(reason: str, closest: bool, sentences: tuple[SentenceVerdict, ...] = ()) -> Checked:
     """A refusal that still shows the closest passages and, when the model wrote one, its checked draft."""
     text = f"The articles do not cover this ({reason})."
-    if retrieval.hits:
+    if closest:
         text += " The closest passages are listed below."
     return Checked(text, True, reason, (), sentences)
 
 
 def _answer(question: str, checked: Checked, retrieval: Retrieval, found: tuple[Evidence, ...], timings: Timings,
-            usage: Usage = Usage(), model: str = "", limit_s: float = 0.0) -> Answer:
+            usage: Usage = Usage(), model: str = "", limit_s: float = 0.0, draft: str = "") -> Answer:
     text = checked.text
     if usage.timed_out:
         text += f" (Stopped: the {limit_s:.0f} s generation limit was reached.)"
     return Answer(question, text, checked.refused, checked.citations, retrieval.hits, checked.sentences, found,
-                  checked.reason, timings, usage.prompt_tokens, usage.completion_tokens, model,
+                  checked.reason, timings, usage.prompt_tokens, usage.completion_tokens, model, draft,
                   usage.evaluated_tokens, usage.prompt_rate, usage.generation_rate)
 
 
@@ -124,7 +124,7 @@ def ask_stream(engine: Engine, question: str, history: list[tuple[str, str]] = (
                          mode=mode, date_range=date_range)
     if retrieval.decline_reason:
         now = time.perf_counter() - t0
-        yield _answer(question, _declined(retrieval.decline_reason, retrieval), retrieval, (),
+        yield _answer(question, _declined(retrieval.decline_reason, bool(retrieval.hits)), retrieval, (),
                       Timings(retrieval.seconds, now, total_s=now))
         return
     found = evidence.select(question, retrieval.query_vector, retrieval.hits, engine.index, engine.embedder,
@@ -147,26 +147,33 @@ def ask_stream(engine: Engine, question: str, history: list[tuple[str, str]] = (
     checked = finish(engine, question, "".join(pieces).strip(), retrieval, found,
                      check_citations if check_citations is not None else s.check_citations)
     timings = Timings(retrieval.seconds, first, generate_s, time.perf_counter() - t_check, time.perf_counter() - t0)
-    yield _answer(question, checked, retrieval, found, timings, usage, llm.name, s.gen_timeout_s)
+    yield _answer(question, checked, retrieval, found, timings, usage, llm.name, s.gen_timeout_s, "".join(pieces))
 
 
 def finish(engine: Engine, question: str, raw: str, retrieval: Retrieval, found: tuple[Evidence, ...],
            check: bool = True) -> Checked:
+    """The model's raw text -> ``Checked``, with the engine's embedder for the similarity part of the check."""
+    similarity = _similarity(engine.embedder, found) if check else None
+    return check_draft(question, raw, found, similarity, engine.settings.support_threshold, check,
+                       closest=bool(retrieval.hits))
+
+
+def check_draft(question: str, raw: str, found: tuple[Evidence, ...], similarity: cite.Similarity | None,
+                threshold: float, check: bool = True, skip: frozenset[str] = frozenset(),
+                closest: bool = True) -> Checked:
     """The model's raw text -> ``Checked``: markers resolved, claims checked against the evidence they cite,
     refusals recognised. Claims no evidence states are left out of the answer, which then says so."""
     sentences = cite.split_answer(raw)
     if not sentences or raw.strip(" .").upper() == cite.NOT_FOUND:
-        return _declined("the model found no answer in the passages", retrieval)
-    similarity = _similarity(engine, found) if check else None
-    checked = cite.check_sentences(sentences, found, question, similarity, engine.settings.support_threshold,
-                                   recite=check)
+        return _declined("the model found no answer in the passages", closest)
+    checked = cite.check_sentences(sentences, found, question, similarity, threshold, recite=check, skip=skip)
     if not check:  # trust the model's markers, still dropping ones that name no evidence
         checked = [replace(c, supported=True, support=0.0, recited=False, reason="not checked") for c in checked]
     claims = [c for c in checked if c.claim]
     if not claims or not any(c.supported for c in claims):
         reason = ("the model found no answer in the passages" if not claims or cite.is_refusal(raw)
                   else "no sentence of the draft answer is stated in the passages")
-        return _declined(reason, retrieval, tuple(checked))
+        return _declined(reason, closest, tuple(checked))
     shown = [c for c in checked if c.supported if c.claim or cite.NOT_FOUND.lower() not in c.text.lower()]
     text = cite.render_answer(shown)
     if len(shown) < len(checked):
@@ -174,10 +181,11 @@ def finish(engine: Engine, question: str, raw: str, retrieval: Retrieval, found:
     return Checked(text, False, "", tuple(cite.build_citations(shown, found)), tuple(checked))
 
 
-def _similarity(engine: Engine, found: tuple[Evidence, ...]) -> cite.Similarity:
+def _similarity(embedder, found: tuple[Evidence, ...]) -> cite.Similarity:
+    """Cosine of answer sentences and evidence texts, embedded on demand."""
     def sim(sentences: list[str], rows: list[int]) -> list[list[float]]:
-        sv = embed_texts(engine.embedder, sentences)
-        ev = embed_texts(engine.embedder, [found[r].text for r in rows])
+        sv = embed_texts(embedder, sentences)
+        ev = embed_texts(embedder, [found[r].text for r in rows])
         return (sv @ ev.T).tolist()
 
     return sim

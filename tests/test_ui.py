@@ -188,3 +188,33 @@ def test_browser_asks_and_opens_a_citation(server):
         page.screenshot(path=str(out / "chat_page.png"), full_page=True)
         browser.close()
     assert (out / "chat_page.png").stat().st_size > 10_000
+
+
+# the page records when the evidence and the answer's first text appear (performance.now(), ms)
+TIMELINE = """() => { window.__t = {}; const t0 = performance.now();
+  new MutationObserver(() => {
+    if (!window.__t.evidence && document.querySelector('#sources .evidence-note')) window.__t.evidence = performance.now() - t0;
+    const b = document.querySelectorAll('#chat .message'); const last = b.length ? b[b.length - 1].innerText.trim() : '';
+    if (!window.__t.text && b.length >= 2 && last && last !== '…' && !last.startsWith('Which')) window.__t.text = performance.now() - t0;
+  }).observe(document.body, {subtree: true, childList: true, characterData: true}); }"""
+
+
+@pytest.mark.browser
+def test_browser_shows_the_evidence_before_the_first_token(server):
+    exe = chromium_path()
+    if not exe:
+        pytest.skip("no Chromium found: install Debian's chromium (scripts/setup.sh --test does it as root)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=exe, headless=True, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(server)
+        page.locator("#question textarea").wait_for()
+        page.locator("#question textarea").fill(QUESTION)
+        page.evaluate(TIMELINE)
+        page.locator("#question textarea").press("Enter")
+        page.wait_for_function("() => window.__t.evidence && window.__t.text", timeout=180_000)
+        t = page.evaluate("() => window.__t")
+        assert t["evidence"] < t["text"], t  # the evidence was on screen before any of the answer
+        page.wait_for_function("() => !document.querySelector('#chat').innerText.includes('▌')", timeout=180_000)
+        browser.close()
