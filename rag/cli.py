@@ -145,10 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
     _common(sp)
     sp.set_defaults(func=cmd_ask)
 
-    sp = sub.add_parser("bench", help="answer a question file and score it; or: bench compare A B; bench perf",
-                        description="rag bench QUESTIONS.jsonl [--out DIR] | rag bench compare RUN_A RUN_B | rag bench perf")
-    sp.add_argument("target", help="a question file (.jsonl), 'compare' or 'perf'")
-    sp.add_argument("rest", nargs="*", help="for compare: the two run folders")
+    sp = sub.add_parser("bench", help="answer a question file and score it; or: bench compare A B; bench ablate; bench perf",
+                        description="rag bench QUESTIONS.jsonl [--out DIR] | rag bench compare RUN_A RUN_B | "
+                                    "rag bench ablate RUN QUESTIONS [RUN QUESTIONS ...] | rag bench perf")
+    sp.add_argument("target", help="a question file (.jsonl), 'compare', 'ablate' or 'perf'")
+    sp.add_argument("rest", nargs="*", help="for compare: the two run folders; for ablate: run folder and question file pairs")
     sp.add_argument("--out", help="run folder (default runs/<name>); a .jsonl path puts the results there")
     sp.add_argument("--repeats", type=int, default=1, help="answer each question N times (latency spread)")
     sp.add_argument("--quick", action="store_true", help="perf: smaller sizes only")

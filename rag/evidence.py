@@ -65,7 +65,7 @@ def score(question: str, query_vector: np.ndarray, cands: list[tuple[Hit, int, i
 
 def select(question: str, query_vector: np.ndarray, hits: tuple[Hit, ...], index: LoadedIndex, embedder,
            dates: tuple[DateRef, ...], budget_tokens: int, count: Callable[[str], int]) -> tuple[Evidence, ...]:
-    """The best sentences within ``budget_tokens``, grouped by article (best article first), in text order."""
+    """The best sentences within ``budget_tokens``, grouped by article (best article first), best first."""
     cands = candidates(hits, index)
     scores = score(question, query_vector, cands, index, embedder, dates)
     picked: list[Evidence] = []
@@ -95,4 +95,4 @@ def _grouped(picked: list[Evidence]) -> tuple[Evidence, ...]:
     best: dict[str, float] = {}
     for ev in picked:
         best[ev.source] = max(best.get(ev.source, -1.0), ev.score)
-    return tuple(sorted(picked, key=lambda ev: (-best[ev.source], ev.source, ev.start)))
+    return tuple(sorted(picked, key=lambda ev: (-best[ev.source], ev.source, -ev.score)))

@@ -153,7 +153,7 @@ def ask_stream(engine: Engine, question: str, history: list[tuple[str, str]] = (
 def finish(engine: Engine, question: str, raw: str, retrieval: Retrieval, found: tuple[Evidence, ...],
            check: bool = True) -> Checked:
     """The model's raw text -> ``Checked``, with the engine's embedder for the similarity part of the check."""
-    similarity = _similarity(engine.embedder, found) if check else None
+    similarity = evidence_similarity(engine.embedder, found) if check else None
     return check_draft(question, raw, found, similarity, engine.settings.support_threshold, check,
                        closest=bool(retrieval.hits))
 
@@ -181,7 +181,7 @@ def check_draft(question: str, raw: str, found: tuple[Evidence, ...], similarity
     return Checked(text, False, "", tuple(cite.build_citations(shown, found)), tuple(checked))
 
 
-def _similarity(embedder, found: tuple[Evidence, ...]) -> cite.Similarity:
+def evidence_similarity(embedder, found: tuple[Evidence, ...]) -> cite.Similarity:
     """Cosine of answer sentences and evidence texts, embedded on demand."""
     def sim(sentences: list[str], rows: list[int]) -> list[list[float]]:
         sv = embed_texts(embedder, sentences)

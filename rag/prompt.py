@@ -38,5 +38,6 @@ def build_messages(question: str, evidence: tuple[Evidence, ...] | list[Evidence
     bare_months = [d.label() for d in find_dates(question) if d.month and not d.year]
     if bare_months:  # "in March" -> the model must say which March it means
         tail += f"\n(The question names {', '.join(bare_months)} without a year: say which year, from the dates above.)"
+
     user = f"{context}Passages:\n\n{format_evidence(evidence)}{tail}"
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]

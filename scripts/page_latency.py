@@ -1,7 +1,8 @@
 """Page figures with the default model:
 1. start-up of `rag chat` to a page that answers HTTP, and the server's peak memory after 3 questions;
-2. Enter-to-first-visible-token in headless Chromium against the library's own first token for the same
-   question, both from a cold llama.cpp cache, in one process (so the difference is what the page adds).
+2. Enter-to-evidence-on-screen and Enter-to-first-visible-token in headless Chromium, against the library's own
+   first token for the same question, both from a cold llama.cpp cache, in one process (so the difference is what
+   the page adds).
 
     .venv/bin/python scripts/page_latency.py
 """
@@ -52,7 +53,7 @@ svc = handlers.ChatService(Settings.load(), upload_dir=Path("/tmp/page-latency-u
 svc.start()
 llama = svc.engine.llm._llm
 demo = serve(svc, "127.0.0.1", 7871, block=False)
-page_first, lib_first = [], []
+page_first, lib_first, evidence_seen = [], [], []
 with sync_playwright() as p:
     browser = p.chromium.launch(executable_path=shutil.which("chromium"),
                                 args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
@@ -66,6 +67,8 @@ with sync_playwright() as p:
         page.locator("#question textarea").fill(q)
         t = time.perf_counter()
         page.locator("#question textarea").press("Enter")
+        page.wait_for_selector("#sources .evidence-note", timeout=60_000)
+        evidence_seen.append(time.perf_counter() - t)
         page.wait_for_function(FIRST, polling=10, timeout=60_000)
         page_first.append(time.perf_counter() - t)
         page.wait_for_function(DONE, polling=100, timeout=120_000)
@@ -79,5 +82,7 @@ with sync_playwright() as p:
 demo.close()
 adds = [1000 * (a - b) for a, b in zip(page_first, lib_first)]
 print(f"start-up of `rag chat` to a usable page: {startup:.1f} s; server peak memory {peak:.0f} MB")
+print(f"evidence on screen after Enter: p50 {1000 * statistics.median(evidence_seen):.0f} ms "
+      f"(each: {[round(1000 * x) for x in evidence_seen]})")
 print(f"first token in the browser p50 {statistics.median(page_first):.2f} s, library {statistics.median(lib_first):.2f} s "
       f"(cold cache); the page adds p50 {statistics.median(adds):.0f} ms (each: {[round(a) for a in adds]})")

@@ -1,4 +1,4 @@
-"""``rag bench ...`` behind the CLI edge: a question file, ``compare RUN_A RUN_B`` or ``perf``."""
+"""``rag bench ...`` behind the CLI edge: a question file, ``compare RUN_A RUN_B``, ``ablate ...`` or ``perf``."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,6 +16,13 @@ def run(args, make_service: Callable[[object], Service]) -> int:
         from rag.eval.compare import compare
 
         print(compare(Path(args.rest[0]), Path(args.rest[1])))
+        return 0
+    if args.target == "ablate":
+        if not args.rest or len(args.rest) % 2:
+            raise RagError("Usage: rag bench ablate RUN QUESTIONS.jsonl [RUN QUESTIONS.jsonl ...] (pairs).")
+        from rag.eval.ablate import ablate
+
+        print(ablate([(Path(a), Path(b)) for a, b in zip(args.rest[::2], args.rest[1::2])]))
         return 0
     if args.target == "perf":
         from rag.eval import perf
