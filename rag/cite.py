@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from core.dates import article_matches, find_dates, human_date, text_mentions
+from core.dates import MONTHS, article_matches, find_dates, human_date, text_mentions
 from core.records import Citation, Evidence, SentenceVerdict
 from core.text import capitalised, name_tokens, sentence_spans, tokenize
 from rag.prompt import NOT_FOUND
@@ -97,8 +97,14 @@ _NUMBER_WORDS = ("zero one two three four five six seven eight nine ten eleven t
                  "sixteen seventeen eighteen nineteen twenty").split()  # "six elephants" states the claim's 6
 
 
+_MONTH_ABBR = {m[:3]: m for m in MONTHS} | {"sept": "september"}
+# a year counts as a time constraint after a time word ("in 2019"), not inside a title ("Wonder Woman 1984")
+_TIMED_YEAR = re.compile(r"\b(?:in|on|during|since|until|by|of|from|before|after|early|late|mid)[\s-]+(\d{4})\b", re.I)
+
+
 def _same(a: str, b: str) -> bool:
-    """One word in two forms: "sign"/"signed", "russia"/"russian"; not "send"/"sent", "takayev"/"tokayev"."""
+    """One word in two forms: "sign"/"signed", "russia"/"russian", "dec"/"december"; not "send"/"sent"."""
+    a, b = _MONTH_ABBR.get(a, a), _MONTH_ABBR.get(b, b)
     if a == b:
         return True
     short = min(len(a), len(b))
@@ -117,7 +123,7 @@ def question_names(question: str) -> list[tuple[str, ...]]:
     for start, word in capitalised(question):
         if not start or word.lower() in _QUESTION_WORDS:
             continue
-        toks = [w for w in tokenize(word) if not w[0].isdigit()]
+        toks = [w for w in tokenize(word) if not any(ch.isdigit() for ch in w)]  # "Q3" is a date, not a name
         if toks and runs and question[last_end:start].strip() == "":
             runs[-1].extend(toks)
         elif toks:
@@ -151,7 +157,7 @@ def rules(claim: str, question: str, ev: Evidence, article: set[str] = frozenset
     for name in question_names(question) if "question_names" not in skip else ():
         if not any(_in(n, article | have) for n in name):  # one word of a name is enough: "Hlaing", "Victory"
             return f"the question's {' '.join(name)} is not in evidence"
-    for d in find_dates(question) if "dates" not in skip else ():
+    for d in time_constraints(question) if "dates" not in skip else ():
         if not _date_holds(ev, d):
             return f"{d.label()} does not hold for the evidence"
     swapped = _swapped_roles(claim, ev.text) if "roles" not in skip else ""
@@ -167,6 +173,12 @@ def rules(claim: str, question: str, ev: Evidence, article: set[str] = frozenset
     if len(missing) > len(added) / 3:
         return f"{', '.join(missing[:3])} not in evidence"
     return ""
+
+
+def time_constraints(question: str) -> list:
+    """The months (with their year) and the years after a time word that the question asks about."""
+    timed = {int(y) for y in _TIMED_YEAR.findall(question)}
+    return [d for d in find_dates(question) if d.month or d.year in timed]
 
 
 def _date_holds(ev: Evidence, d) -> bool:
@@ -274,8 +286,9 @@ def _verdict(s: Sentence, valid: tuple[int, ...], dropped: tuple[int, ...], judg
         best = max(passing, key=lambda m: judged[m][0])
         return SentenceVerdict(s.text, (best,), True, True, True, dropped, judged[best][0], evidence[best - 1].text,
                                f"re-cited: [{best}] states it" + (f" ([{valid[0]}]: {judged[valid[0]][1]})" if valid else ""))
-    top = max(valid, key=lambda m: (judged[m][0], lexical_support(s.text, evidence[m - 1].text)), default=None)
-    reason = judged[top][1] if top else "no evidence cited"
+    pool = valid or tuple(judged)  # uncited: say why the closest evidence sentence does not state it
+    top = max(pool, key=lambda m: (judged[m][0], lexical_support(s.text, evidence[m - 1].text)), default=None)
+    reason = (judged[top][1] if valid else f"uncited; closest [{top}]: {judged[top][1]}") if top else "no evidence"
     return SentenceVerdict(s.text, valid, False, True, False, dropped, judged[top][0] if top else 0.0,
                            evidence[top - 1].text if top else "", reason)
 

@@ -98,8 +98,9 @@ def test_report_files_are_written_and_compare(tmp_path):
         assert "<svg" in html and "fact_recall" in html and "q2" in html and "<script" not in html
         assert summary["environment"]["cores"] and summary["environment"]["packages"]["numpy"]
     table = compare(runs[0], runs[1])
-    assert "| fact_recall | 0.750 | 0.000 | -0.750 |" in table
-    assert "q1 | partial | wrong" in table and "| questions | 3 | 3 | +0 |" in table and "2 question(s) changed verdict" in table
+    assert "| fact_recall | 0.750 | 0.000 | -0.750 | 0.00x |" in table
+    assert "q1 | partial | wrong" in table and "| questions | 3 | 3 | +0 | 1.00x |" in table
+    assert "2 question(s) changed verdict" in table
 
 
 @pytest.mark.slow

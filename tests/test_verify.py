@@ -93,3 +93,12 @@ def test_the_splitter_knows_news_abbreviations_and_keeps_offsets(text, sentences
     padded = "xx " + text + " yy"  # offsets into a larger text round-trip
     spans = sentence_spans(padded, 3, 3 + len(text))
     assert [padded[s:e] for s, e in spans] == sentences
+
+
+def test_month_abbreviations_years_in_titles_and_quarters():
+    ev = evidence("The game came out on Dec. 10, 2020 for consoles. Sales of Q3 reached 5 million.",
+                  title="Launch", date="2020-12")
+    assert check("It came out on December 10, 2020.", "When did the game come out?", (1,), ev).supported
+    assert cite.time_constraints("Who plays Diana in Wonder Woman 1984?") == []  # a year inside a title
+    assert [d.year for d in cite.time_constraints("Who won the U.S. Open in 2019?")] == [2019]
+    assert cite.question_names("What were the sales in Q3 2020?") == []  # "Q3" is no name

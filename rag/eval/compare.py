@@ -26,13 +26,13 @@ def compare(run_a: Path, run_b: Path) -> str:
     """A markdown table of the two runs' scores with deltas, then the questions whose verdict changed."""
     (sa, ra), (sb, rb) = load_run(run_a), load_run(run_b)
     a, b = sa.get("scores") or {}, sb.get("scores") or {}
-    lines = [f"| score | {Path(run_a).name} | {Path(run_b).name} | delta |", "|---|---|---|---|"]
+    lines = [f"| score | {Path(run_a).name} | {Path(run_b).name} | delta | ratio |", "|---|---|---|---|---|"]
     for k in a:
         if isinstance(a.get(k), (int, float)) and isinstance(b.get(k), (int, float)):
             if isinstance(a[k], int) and isinstance(b[k], int):
-                lines.append(f"| {k} | {a[k]} | {b[k]} | {b[k] - a[k]:+d} |")
+                lines.append(f"| {k} | {a[k]} | {b[k]} | {b[k] - a[k]:+d} | {_ratio(a[k], b[k])} |")
             else:
-                lines.append(f"| {k} | {a[k]:.3f} | {b[k]:.3f} | {b[k] - a[k]:+.3f} |")
+                lines.append(f"| {k} | {a[k]:.3f} | {b[k]:.3f} | {b[k] - a[k]:+.3f} | {_ratio(a[k], b[k])} |")
     changed = []
     for qid in sorted(set(ra) & set(rb)):
         va, vb = ra[qid].get("verdict", {}).get("verdict"), rb[qid].get("verdict", {}).get("verdict")
@@ -42,3 +42,8 @@ def compare(run_a: Path, run_b: Path) -> str:
     if changed:
         lines += ["| id | before | after | question |", "|---|---|---|---|"] + changed
     return "\n".join(lines)
+
+
+def _ratio(a: float, b: float) -> str:
+    """b / a, "–" when a is 0: latencies and token counts are judged by ratios measured in one session."""
+    return f"{b / a:.2f}x" if a else "–"
