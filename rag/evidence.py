@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from core.dates import DateRef, article_matches, text_mentions
+from core.dates import DateRef, article_matches, human_date, text_mentions
 from core.records import Evidence, Hit
 from core.text import sentence_spans, tokenize
 from embeddings.diskformat import LoadedIndex
@@ -75,12 +75,17 @@ def select(question: str, query_vector: np.ndarray, hits: tuple[Hit, ...], index
         s = _with_context(text, s, e, h)
         if any(ev.source == h.chunk.source and ev.start < e and s < ev.end for ev in picked):
             continue  # overlaps a sentence already taken (its neighbour, joined for context)
-        cost = count(text[s:e]) + 4  # "[n] " and the line break
+        cost = count(text[s:e]) + count(header(h.chunk.title, h.chunk.date))
         if picked and used + cost > budget_tokens:
             continue
         picked.append(Evidence(h.chunk.source, h.chunk.title, h.chunk.date, s, e, text[s:e], h.chunk.chunk_id, sc))
         used += cost
     return _grouped(picked)
+
+
+def header(title: str, date: str | None) -> str:
+    """What the prompt writes above each evidence sentence: '[2] From "Title" (March 2025):'."""
+    return f'[0] From "{title}" ({human_date(date)}):\n'
 
 
 def _with_context(text: str, s: int, e: int, hit: Hit) -> int:

@@ -2,8 +2,9 @@
 them once per server (its prefix cache), not once per question."""
 from __future__ import annotations
 
-from core.dates import find_dates, human_date
+from core.dates import find_dates
 from core.records import Evidence
+from rag.evidence import header
 
 NOT_FOUND = "NOT IN ARTICLES"
 
@@ -20,7 +21,7 @@ def format_evidence(evidence: tuple[Evidence, ...] | list[Evidence]) -> str:
     """Evidence numbered [1]..[n], each under its article's title and date: '[2] From "Title" (March 2025):'.
     (A header per article with bare [n] lines costs ~10 tokens less a sentence, but Qwen2.5-1.5B then answers
     "NOT IN ARTICLES" to questions the sentences plainly answer.)"""
-    return "\n\n".join(f'[{n}] From "{ev.title}" ({human_date(ev.date)}):\n{" ".join(ev.text.split())}'
+    return "\n\n".join(header(ev.title, ev.date).replace("[0]", f"[{n}]", 1) + " ".join(ev.text.split())
                        for n, ev in enumerate(evidence, 1))
 
 

@@ -7,7 +7,7 @@ from rag.pipeline import estimate_tokens
 from rag.retrieve import retrieve
 
 
-def select(engine, question, budget=150):
+def select(engine, question, budget=250):
     r = retrieve(question, engine.index, engine.embedder, engine.settings)
     return evidence.select(question, r.query_vector, r.hits, engine.index, engine.embedder, r.dates, budget,
                            estimate_tokens)
@@ -20,7 +20,8 @@ def test_offsets_are_exact_and_the_budget_holds(seed_engine, question):
     assert found
     for ev in found:
         assert seed_engine.index.documents[ev.source].text[ev.start:ev.end] == ev.text
-    assert len(found) == 1 or sum(estimate_tokens(ev.text) + 4 for ev in found) <= 150
+    cost = sum(estimate_tokens(ev.text) + estimate_tokens(evidence.header(ev.title, ev.date)) for ev in found)
+    assert len(found) == 1 or cost <= 250
     small = select(seed_engine, question, budget=40)
     assert len(small) <= len(found)
 

@@ -36,7 +36,9 @@ def test_evidence_stays_within_its_budget(seed_engine):
     from rag.pipeline import estimate_tokens
 
     found = next(x for x in ask_stream(seed_engine, "What agreements were signed in March?") if isinstance(x, Found))
-    cost = sum(estimate_tokens(ev.text) + 4 for ev in found.evidence)
+    from rag.evidence import header
+
+    cost = sum(estimate_tokens(ev.text) + estimate_tokens(header(ev.title, ev.date)) for ev in found.evidence)
     assert len(found.evidence) == 1 or cost <= seed_engine.settings.evidence_tokens
 
 
