@@ -151,8 +151,9 @@ def rules(claim: str, question: str, ev: Evidence, article: set[str] = frozenset
     for w in words if "numbers" not in skip else ():
         if w[0].isdigit() and w not in have:
             return f"number {w} not in evidence"
+    asked = {w for name in question_names(question) for w in name}
     for n in dict.fromkeys(name_tokens(claim)) if "names" not in skip else ():
-        if not _in(n, have):
+        if not _in(n, asked) and not _in(n, have):  # a name the question gave is checked as the question's
             return f"{n} not in evidence"
     for name in question_names(question) if "question_names" not in skip else ():
         if not any(_in(n, article | have) for n in name):  # one word of a name is enough: "Hlaing", "Victory"
@@ -191,17 +192,22 @@ def _date_holds(ev: Evidence, d) -> bool:
     return article_matches(ev.date, d) and not other
 
 
+_ACTS = frozenset("gave sent sold bought won beat led paid took made told hit lost owned hired".split())
+
+
 def _swapped_roles(claim: str, evidence: str) -> str:
-    """"Turkey bought boats from Kenya" against "Kenya bought boats from Turkey": two names in the opposite order
-    around the same word (here "bought"). Returns the reason, or ""."""
-    c_names = [(i, w) for i, w in enumerate(tokenize(claim)) if w in set(name_tokens(claim))]
+    """"Turkey bought boats from Kenya" against "Kenya bought boats from Turkey": two names (not months) in the
+    opposite order around the same verb (a past tense: "bought", "signed"). Returns the reason, or ""."""
+    names = set(name_tokens(claim)) - set(MONTHS) - set(_MONTH_ABBR)
+    c_names = [(i, w) for i, w in enumerate(tokenize(claim)) if w in names]
     e_toks = tokenize(evidence)
     c_toks = tokenize(claim)
     for (i, a), (j, b) in zip(c_names, c_names[1:]):
         if a == b or a not in e_toks or b not in e_toks:
             continue
         ea, eb = e_toks.index(a), e_toks.index(b)
-        between = set(c_toks[i + 1:j]) & set(e_toks[min(ea, eb) + 1:max(ea, eb)])
+        between = {w for w in set(c_toks[i + 1:j]) & set(e_toks[min(ea, eb) + 1:max(ea, eb)])
+                   if w in _ACTS or w.endswith("ed")}
         if eb < ea and between:
             return f"{a} and {b} swap roles around '{sorted(between)[0]}'"
     return ""

@@ -46,7 +46,7 @@ proc.wait()
 
 # 2. what the page adds to the first token
 FIRST = """() => { const b = document.querySelectorAll('#chat .message'); if (b.length < 2) return false;
-  const t = b[b.length - 1].innerText.trim(); return t.length > 0 && t !== '…'; }"""
+  const t = b[b.length - 1].innerText.trim(); return t.length > 0 && t !== '…' && t !== 'Loading content'; }"""
 DONE = """() => { const b = document.querySelectorAll('#chat .message'); const t = b.length ? b[b.length - 1].innerText : '';
   return !t.includes('▌') && t.length > 3 && t !== '…'; }"""
 svc = handlers.ChatService(Settings.load(), upload_dir=Path("/tmp/page-latency-uploads"))

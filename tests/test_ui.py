@@ -140,6 +140,14 @@ def test_two_concurrent_questions_both_complete(server):
 
 # ---------- a real browser ----------
 
+def browser_or_skip():
+    """(Chromium's path, playwright.sync_api), or skip the test saying what to install."""
+    exe = chromium_path()
+    if not exe:
+        pytest.skip("no Chromium found: install Debian's chromium (scripts/setup.sh --test does it as root)")
+    return exe, pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+
+
 def chromium_path() -> str | None:
     for name in ("chromium", "chromium-browser", "google-chrome"):
         path = shutil.which(name)
@@ -150,10 +158,7 @@ def chromium_path() -> str | None:
 
 @pytest.mark.browser
 def test_browser_asks_and_opens_a_citation(server):
-    exe = chromium_path()
-    if not exe:
-        pytest.skip("no Chromium found: install Debian's chromium (scripts/setup.sh --test does it as root)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    exe, sync_api = browser_or_skip()
     out = ROOT / "test-output"
     out.mkdir(exist_ok=True)
     with sync_api.sync_playwright() as p:
@@ -195,16 +200,13 @@ TIMELINE = """() => { window.__t = {}; const t0 = performance.now();
   new MutationObserver(() => {
     if (!window.__t.evidence && document.querySelector('#sources .evidence-note')) window.__t.evidence = performance.now() - t0;
     const b = document.querySelectorAll('#chat .message'); const last = b.length ? b[b.length - 1].innerText.trim() : '';
-    if (!window.__t.text && b.length >= 2 && last && last !== '…' && !last.startsWith('Which')) window.__t.text = performance.now() - t0;
+    if (!window.__t.text && b.length >= 2 && last && !['…', 'Loading content'].includes(last) && !last.startsWith('Which')) { window.__t.text = performance.now() - t0; window.__t.val = last; }
   }).observe(document.body, {subtree: true, childList: true, characterData: true}); }"""
 
 
 @pytest.mark.browser
 def test_browser_shows_the_evidence_before_the_first_token(server):
-    exe = chromium_path()
-    if not exe:
-        pytest.skip("no Chromium found: install Debian's chromium (scripts/setup.sh --test does it as root)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    exe, sync_api = browser_or_skip()
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=exe, headless=True, args=["--no-sandbox", "--disable-gpu"])
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
