@@ -76,7 +76,7 @@ def _chat_area(gr, service: handlers.Service) -> SimpleNamespace:
 
 def _settings_area(gr, service: handlers.Service):
     with gr.Accordion("Settings", open=False):
-        k = gr.Slider(1, 10, value=service.settings.top_k, step=1, label="Passages to read per question")
+        k = gr.Slider(1, 10, value=service.settings.top_k, step=1, label="Passages searched for evidence per question")
         gr.Textbox(value=service.model_name(), label="Model in use", interactive=False)
         with gr.Row():
             date_from = gr.Textbox(label="Only articles from (YYYY or YYYY-MM)", placeholder="e.g. 2025-01")
