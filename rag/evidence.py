@@ -33,7 +33,7 @@ def candidates(hits: tuple[Hit, ...], index: LoadedIndex) -> list[tuple[Hit, int
     seen, out = set(), []
     for h in hits:
         text = index.documents[h.chunk.source].text
-        for s, e in sentence_spans(text, h.chunk.start, h.chunk.end):
+        for s, e in index.sentences(h.chunk):
             if (h.chunk.source, s) not in seen and len(text[s:e].split()) >= _MIN_WORDS:
                 seen.add((h.chunk.source, s))
                 out.append((h, s, e))
@@ -72,7 +72,7 @@ def select(question: str, query_vector: np.ndarray, hits: tuple[Hit, ...], index
     used = 0
     for (h, s, e), sc in sorted(zip(cands, scores), key=lambda x: -x[1]):
         text = index.documents[h.chunk.source].text
-        s = _with_context(text, s, e, h)
+        s = _with_context(text, s, e)
         if any(ev.source == h.chunk.source and ev.start < e and s < ev.end for ev in picked):
             continue  # overlaps a sentence already taken (its neighbour, joined for context)
         cost = count(text[s:e]) + count(header(h.chunk.title, h.chunk.date))
@@ -83,12 +83,12 @@ def select(question: str, query_vector: np.ndarray, hits: tuple[Hit, ...], index
     return _grouped(picked)
 
 
-def header(title: str, date: str | None) -> str:
-    """What the prompt writes above each evidence sentence: '[2] From "Title" (March 2025):'."""
-    return f'[0] From "{title}" ({human_date(date)}):\n'
+def header(title: str, date: str | None, n: int = 0) -> str:
+    """What the prompt writes above evidence sentence ``n``: '[2] From "Title" (March 2025):'."""
+    return f'[{n}] From "{title}" ({human_date(date)}):\n'
 
 
-def _with_context(text: str, s: int, e: int, hit: Hit) -> int:
+def _with_context(text: str, s: int, e: int) -> int:
     """The start of the sentence before ``s`` when the sentence needs it ("He said ..."), else ``s``."""
     if not _NEEDS_CONTEXT.match(text[s:e]):
         return s

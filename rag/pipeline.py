@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator
 
 from core.errors import QuestionError
-from core.records import Answer, Citation, Evidence, Hit, SentenceVerdict, Timings
+from core.records import Answer, Citation, Evidence, SentenceVerdict, Timings
 from core.settings import Settings
 from embeddings.diskformat import LoadedIndex
 from embeddings.embedder import embed_texts, load_embedder
@@ -40,10 +40,9 @@ class Engine:
 
 @dataclass(frozen=True)
 class Found:
-    """What ``ask_stream`` yields before the model runs: the evidence it will be given and the chunks searched."""
+    """What ``ask_stream`` yields before the model runs: the evidence it will be given."""
 
     evidence: tuple[Evidence, ...]
-    hits: tuple[Hit, ...]
 
 
 @dataclass(frozen=True)
@@ -129,7 +128,7 @@ def ask_stream(engine: Engine, question: str, history: list[tuple[str, str]] = (
         return
     found = evidence.select(question, retrieval.query_vector, retrieval.hits, engine.index, engine.embedder,
                             retrieval.dates, s.evidence_tokens, estimate_tokens)
-    yield Found(found, retrieval.hits)
+    yield Found(found)
     llm = engine.llm
     pieces: list[str] = []
     usage, first = Usage(), None
@@ -144,10 +143,11 @@ def ask_stream(engine: Engine, question: str, history: list[tuple[str, str]] = (
     generate_s = time.perf_counter() - t_gen
     first = first or time.perf_counter() - t0
     t_check = time.perf_counter()
-    checked = finish(engine, question, "".join(pieces).strip(), retrieval, found,
+    draft = "".join(pieces)
+    checked = finish(engine, question, draft.strip(), retrieval, found,
                      check_citations if check_citations is not None else s.check_citations)
     timings = Timings(retrieval.seconds, first, generate_s, time.perf_counter() - t_check, time.perf_counter() - t0)
-    yield _answer(question, checked, retrieval, found, timings, usage, llm.name, s.gen_timeout_s, "".join(pieces))
+    yield _answer(question, checked, retrieval, found, timings, usage, llm.name, s.gen_timeout_s, draft)
 
 
 def finish(engine: Engine, question: str, raw: str, retrieval: Retrieval, found: tuple[Evidence, ...],

@@ -1,7 +1,6 @@
 """Evidence selection over the real seed index and embedder: offsets, budget, dates, neighbours."""
 import pytest
 
-from core.records import Chunk, Hit
 from rag import evidence
 from rag.pipeline import estimate_tokens
 from rag.retrieve import retrieve
@@ -41,17 +40,13 @@ def test_a_date_in_the_question_is_honoured(seed_engine):
     assert "October 2021" in top.text or (top.date or "").startswith("2021-10")
 
 
-def hit(text, source="a"):
-    return Hit(Chunk(f"{source}#0", source, 0, len(text), text, "T", "2024-01"), 1.0)
-
-
 def test_a_pronoun_sentence_brings_the_one_before_it_from_its_own_article():
     text = "Ivan Petrov met the minister in Mombasa. He signed two deals. The port reopened."
     s = text.index("He signed")
-    assert evidence._with_context(text, s, text.index(" The port"), hit(text)) == 0  # joined
-    assert evidence._with_context(text, text.index("The port"), len(text), hit(text)) == text.index("The port")
+    assert evidence._with_context(text, s, text.index(" The port")) == 0  # joined
+    assert evidence._with_context(text, text.index("The port"), len(text)) == text.index("The port")
     first = "He arrived on Monday. The talks began."
-    assert evidence._with_context(first, 0, first.index(" The"), hit(first)) == 0  # nothing before it to join
+    assert evidence._with_context(first, 0, first.index(" The")) == 0  # nothing before it to join
     para = "Old story ends here.\n\nThey met again in June."
     s = para.index("They")
-    assert evidence._with_context(para, s, len(para), hit(para)) == s  # not across a paragraph break
+    assert evidence._with_context(para, s, len(para)) == s  # not across a paragraph break
