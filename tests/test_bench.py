@@ -106,9 +106,9 @@ def test_report_files_are_written_and_compare(tmp_path):
 @pytest.mark.slow
 def test_interrupted_bench_resumes(tmp_path, tiny_model):
     """SIGINT a real `rag bench` with the tiny model after its first answer, then rerun it: no id twice."""
-    q = write(tmp_path, [json.dumps({"id": f"q{i}", "question": text}) for i, text in enumerate(
-        ["Who is Morgan Michaels?", "Which warship visited Yangon?", "What did Rosatom plan?",
-         "Who met Putin in Vladivostok?"])])
+    texts = ["Who is Morgan Michaels?", "Which warship visited Yangon?", "What did Rosatom plan?",
+             "Who met Putin in Vladivostok?"] * 5  # 20 answers: the interrupt lands before the last one
+    q = write(tmp_path, [json.dumps({"id": f"q{i}", "question": text}) for i, text in enumerate(texts)])
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "rag", "bench", str(q), "--out", str(out), "--model", str(tiny_model),
            "--max-tokens", "16", "--corpus", str(SEEDS), "--index-dir", str(tmp_path / "index")]
@@ -120,9 +120,9 @@ def test_interrupted_bench_resumes(tmp_path, tiny_model):
     proc.send_signal(signal.SIGINT)
     proc.wait(timeout=60)
     done_before = results.read_text().count("\n")
-    assert 1 <= done_before < 4
+    assert 1 <= done_before < len(texts)
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     ids = [json.loads(line)["id"] for line in results.read_text().splitlines()]
-    assert sorted(ids) == ["q0", "q1", "q2", "q3"]
+    assert sorted(ids) == sorted(f"q{i}" for i in range(len(texts)))  # every id once
     assert (out / "report.html").exists()
