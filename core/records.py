@@ -145,6 +145,9 @@ class Answer:
     evaluated_tokens: int = 0  # prompt tokens processed for this answer (the rest came from llama.cpp's cache)
     prompt_rate: float | None = None  # llama.cpp's measured prompt processing, tokens/s
     generation_rate: float | None = None  # and generation, tokens/s
+    stopped: bool = False  # the user stopped the generation; ``answer`` holds what was written by then
+    unfinished: str = ""  # the sentence being written when it stopped, unchecked
+    detail: str = ""  # why it was declined, with the figures, for experts ("best similarity 0.16 < 0.25")
 
     def to_json(self) -> dict:
         """The object ``rag ask --json`` prints and the page's ``/ask`` returns."""
@@ -154,6 +157,7 @@ class Answer:
             "refused": self.refused,
             "draft": self.draft,
             "reason": self.reason,
+            "detail": self.detail,
             "citations": [c.to_json() for c in self.citations],
             "sentences": [s.to_json() for s in self.sentences],
             "retrieved": [h.to_json() for h in self.retrieved],
@@ -165,4 +169,6 @@ class Answer:
             "prompt_tokens_per_s": round(self.prompt_rate, 2) if self.prompt_rate else None,
             "generation_tokens_per_s": round(self.generation_rate, 2) if self.generation_rate else None,
             "model": self.model,
+            "stopped": self.stopped,
+            "unfinished": self.unfinished,
         }

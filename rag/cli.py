@@ -87,6 +87,8 @@ def format_answer(answer: Answer) -> str:
     """Plain-text rendering for the terminal: answer, then numbered sources with their quotes."""
     lines = [answer.answer, ""]
     if answer.refused:
+        if answer.detail:
+            lines[1:1] = [f"(Details: {answer.detail}.)", ""]
         if answer.retrieved:
             lines.append("Closest passages:")
             for i, h in enumerate(answer.retrieved, 1):
@@ -173,7 +175,7 @@ def _common(sp, model: bool = True) -> None:
     if model:
         sp.add_argument("--model", type=Path, help="a GGUF file (env RAG_MODEL); 'tiny' for the test model")
         sp.add_argument("--llm-url", help="OpenAI-compatible endpoint instead of in-process llama.cpp (env RAG_LLM_URL)")
-        sp.add_argument("-k", type=int, help="passages to retrieve (default 3)")
+        sp.add_argument("-k", type=int, help="passages searched for evidence, 1-20 (default 8)")
         sp.add_argument("--mode", choices=["dense", "lexical", "hybrid"], help="retrieval mode (default hybrid)")
         sp.add_argument("--timeout", type=float, help="generation time limit in seconds (default 120)")
         sp.add_argument("--max-tokens", type=int, help="answer length limit in tokens (default 256)")

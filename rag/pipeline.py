@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 import unicodedata
 from dataclasses import dataclass, field, replace
@@ -18,6 +19,7 @@ from rag.llm import LLM, Usage, load_llm
 from rag.prompt import build_messages
 from rag.retrieve import Retrieval, retrieve
 
+_UNFINISHED = re.compile(r"(?<=[.!?\]])\s+(?=[^.!?]*$)")  # "Ten were signed [1]. Russia wi" -> the last piece
 _FOLLOW_UP = re.compile(r"\b(he|she|it|they|him|her|his|hers|its|their|them|this|that|these|those|there|then)\b", re.I)
 
 
@@ -51,7 +53,8 @@ class Checked:
 
     text: str
     refused: bool
-    reason: str = ""
+    reason: str = ""  # a sentence for the reader: "The articles don't mention India."
+    detail: str = ""  # the figures behind it, for experts
     citations: tuple[Citation, ...] = ()
     sentences: tuple[SentenceVerdict, ...] = ()
 
@@ -78,6 +81,19 @@ def clean_question(question: str, settings: Settings) -> str:
     return text
 
 
+MAX_K = 20
+
+
+def checked_k(k, settings: Settings) -> int:
+    """The number of passages to search: ``settings.top_k`` when not given, else a whole number 1..20."""
+    if k is None:
+        return settings.top_k
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
+        raise QuestionError(f"k, the number of passages searched, must be a whole number from 1 to {MAX_K} "
+                            f"(got {k!r}); leave it out for the default {settings.top_k}.")
+    return k
+
+
 def retrieval_query(question: str, history: list[tuple[str, str]]) -> str:
     """A follow-up ("What did he say?") is searched together with the previous question; others alone."""
     if history and (_FOLLOW_UP.search(question) or len(question.split()) <= 4):
@@ -85,22 +101,37 @@ def retrieval_query(question: str, history: list[tuple[str, str]]) -> str:
     return question
 
 
-def _declined(reason: str, closest: bool, sentences: tuple[SentenceVerdict, ...] = ()) -> Checked:
+NO_ANSWER = "The articles don't answer this question."
+
+
+def _declined(reason: str, closest: bool, sentences: tuple[SentenceVerdict, ...] = (), detail: str = "") -> Checked:
     """A refusal that still shows the closest passages and, when the model wrote one, its checked draft."""
-    text = f"The articles do not cover this ({reason})."
-    if closest:
-        text += " The closest passages are listed below."
-    return Checked(text, True, reason, (), sentences)
+    text = reason + (" The closest passages are shown with it." if closest else "")
+    return Checked(text, True, reason, detail, (), sentences)
 
 
 def _answer(question: str, checked: Checked, retrieval: Retrieval, found: tuple[Evidence, ...], timings: Timings,
-            usage: Usage = Usage(), model: str = "", limit_s: float = 0.0, draft: str = "") -> Answer:
+            usage: Usage = Usage(), model: str = "", limit_s: float = 0.0, draft: str = "",
+            unfinished: str = "") -> Answer:
     text = checked.text
     if usage.timed_out:
         text += f" (Stopped: the {limit_s:.0f} s generation limit was reached.)"
-    return Answer(question, text, checked.refused, checked.citations, retrieval.hits, checked.sentences, found,
-                  checked.reason, timings, usage.prompt_tokens, usage.completion_tokens, model, draft,
-                  usage.evaluated_tokens, usage.prompt_rate, usage.generation_rate)
+    if usage.stopped:
+        text = " ".join(filter(None, ["" if checked.refused else checked.text,
+                                      unfinished and unfinished + "…", "(Stopped.)"]))
+    return Answer(question, text, checked.refused and not usage.stopped, checked.citations, retrieval.hits,
+                  checked.sentences, found, checked.reason, timings, usage.prompt_tokens, usage.completion_tokens,
+                  model, draft, usage.evaluated_tokens, usage.prompt_rate, usage.generation_rate, usage.stopped,
+                  unfinished, checked.detail)
+
+
+def split_unfinished(draft: str) -> tuple[str, str]:
+    """A stopped draft -> (its finished sentences, the sentence cut off): "A [1]. B wa" -> ("A [1].", "B wa")."""
+    draft = draft.strip()
+    if not draft or draft[-1] in ".!?]":
+        return draft, ""
+    parts = _UNFINISHED.split(draft)
+    return (" ".join(parts[:-1]), parts[-1]) if len(parts) > 1 else ("", draft)
 
 
 def estimate_tokens(text: str) -> int:
@@ -110,20 +141,23 @@ def estimate_tokens(text: str) -> int:
 
 def ask_stream(engine: Engine, question: str, history: list[tuple[str, str]] = (), k: int | None = None,
                mode: str | None = None, date_range: tuple[str | None, str | None] | None = None,
-               check_citations: bool | None = None) -> Iterator[str | Answer]:
-    """Yield the answer's text pieces as the model writes them, then the final checked ``Answer``.
+               check_citations: bool | None = None, stop: threading.Event | None = None) -> Iterator[str | Answer]:
+    """Yield the answer's text pieces as the model writes them, then the final checked ``Answer``. Setting
+    ``stop`` ends the generation (prompt processing included); the answer keeps what was written, checked.
 
     Raises ``QuestionError`` for an unusable question and ``ModelError``/``GenerationError`` for model trouble.
     """
     s = engine.settings
     t0 = time.perf_counter()
     question = clean_question(question, s)
+    k = checked_k(k, s)
     history = list(history or [])
     retrieval = retrieve(question, engine.index, engine.embedder, s, k=k, query=retrieval_query(question, history),
                          mode=mode, date_range=date_range)
     if retrieval.decline_reason:
         now = time.perf_counter() - t0
-        yield _answer(question, _declined(retrieval.decline_reason, bool(retrieval.hits)), retrieval, (),
+        yield _answer(question, _declined(retrieval.decline_reason, bool(retrieval.hits), (),
+                                          retrieval.decline_detail), retrieval, (),
                       Timings(retrieval.seconds, now, total_s=now))
         return
     found = evidence.select(question, retrieval.query_vector, retrieval.hits, engine.index, engine.embedder,
@@ -133,7 +167,8 @@ def ask_stream(engine: Engine, question: str, history: list[tuple[str, str]] = (
     pieces: list[str] = []
     usage, first = Usage(), None
     t_gen = time.perf_counter()
-    for piece in llm.stream(build_messages(question, found, history), s.max_tokens, s.temperature, s.gen_timeout_s):
+    for piece in llm.stream(build_messages(question, found, history), s.max_tokens, s.temperature, s.gen_timeout_s,
+                            stop):
         if isinstance(piece, Usage):
             usage = piece
             continue
@@ -144,10 +179,11 @@ def ask_stream(engine: Engine, question: str, history: list[tuple[str, str]] = (
     first = first or time.perf_counter() - t0
     t_check = time.perf_counter()
     draft = "".join(pieces)
-    checked = finish(engine, question, draft.strip(), retrieval, found,
+    finished, unfinished = split_unfinished(draft) if usage.stopped else (draft.strip(), "")
+    checked = finish(engine, question, finished, retrieval, found,
                      check_citations if check_citations is not None else s.check_citations)
     timings = Timings(retrieval.seconds, first, generate_s, time.perf_counter() - t_check, time.perf_counter() - t0)
-    yield _answer(question, checked, retrieval, found, timings, usage, llm.name, s.gen_timeout_s, draft)
+    yield _answer(question, checked, retrieval, found, timings, usage, llm.name, s.gen_timeout_s, draft, unfinished)
 
 
 def finish(engine: Engine, question: str, raw: str, retrieval: Retrieval, found: tuple[Evidence, ...],
@@ -165,20 +201,20 @@ def check_draft(question: str, raw: str, found: tuple[Evidence, ...], similarity
     refusals recognised. Claims no evidence states are left out of the answer, which then says so."""
     sentences = cite.split_answer(raw)
     if not sentences or raw.strip(" .").upper() == cite.NOT_FOUND:
-        return _declined("the model found no answer in the passages", closest)
+        return _declined(NO_ANSWER, closest, (), "the model found no answer in the passages")
     checked = cite.check_sentences(sentences, found, question, similarity, threshold, recite=check, skip=skip)
     if not check:  # trust the model's markers, still dropping ones that name no evidence
         checked = [replace(c, supported=True, support=0.0, recited=False, reason="not checked") for c in checked]
     claims = [c for c in checked if c.claim]
     if not claims or not any(c.supported for c in claims):
-        reason = ("the model found no answer in the passages" if not claims or cite.is_refusal(raw)
-                  else "no sentence of the draft answer is stated in the passages")
-        return _declined(reason, closest, tuple(checked))
+        detail = ("the model found no answer in the passages" if not claims or cite.is_refusal(raw)
+                  else "no sentence of the draft answer is stated in the passages, so it was withheld")
+        return _declined(NO_ANSWER, closest, tuple(checked), detail)
     shown = [c for c in checked if c.supported if c.claim or cite.NOT_FOUND.lower() not in c.text.lower()]
     text = cite.render_answer(shown)
     if len(shown) < len(checked):
         text += " The articles do not state the rest of the draft answer."
-    return Checked(text, False, "", tuple(cite.build_citations(shown, found)), tuple(checked))
+    return Checked(text, False, "", "", tuple(cite.build_citations(shown, found)), tuple(checked))
 
 
 def evidence_similarity(embedder, found: tuple[Evidence, ...]) -> cite.Similarity:

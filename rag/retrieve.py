@@ -5,6 +5,7 @@ Also decides, before any LLM call, whether anything relevant was found at all.
 from __future__ import annotations
 
 import time
+import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,7 +27,8 @@ _QUESTION_WORDS = frozenset("what which who whom whose when where why how did do
 
 @dataclass(frozen=True)
 class Retrieval:
-    """The hits for a question, best first, and why to decline before the LLM (None: go on)."""
+    """The hits for a question, best first, and why to decline before the LLM (None: go on), in plain words
+    for the reader and with the figures behind it for experts (``decline_detail``)."""
 
     hits: tuple[Hit, ...]
     best_dense: float
@@ -34,6 +36,7 @@ class Retrieval:
     decline_reason: str | None
     seconds: float
     query_vector: np.ndarray | None = None
+    decline_detail: str = ""
 
 
 def unknown_names(question: str, bm25: BM25) -> list[str]:
@@ -103,18 +106,44 @@ def retrieve(question: str, index: LoadedIndex, embedder, settings: Settings, k:
                  for r, s in zip(order, dense_scores))
     best = float(index.vectors[dense_rank[0]] @ qv) if dense_rank else 0.0
 
-    reason = _decline_reason(question, hits, best, bool(lex_rank), allowed is not None, bm25, settings)
-    return Retrieval(hits, best, dates, reason, time.perf_counter() - t0, qv)
+    reason, detail = _decline_reason(question, hits, best, bool(lex_rank), allowed is not None, bm25, settings)
+    return Retrieval(hits, best, dates, reason, time.perf_counter() - t0, qv, detail)
+
+
+FAR = "Nothing in the articles is close to this question; try other words."
 
 
 def _decline_reason(question: str, hits: tuple[Hit, ...], best: float, lexical_match: bool, filtered: bool,
-                    bm25: BM25, settings: Settings) -> str | None:
-    """Why nothing retrieved can answer: no hit, nothing close and no shared word, or a name no article has."""
+                    bm25: BM25, settings: Settings) -> tuple[str | None, str]:
+    """Why nothing retrieved can answer: another language, no hit, nothing close and no shared word, or a name
+    no article has. (plain sentence or None, the figures behind it)."""
+    script = foreign_script(question)
+    if script:
+        return (f"The question is written in {script} script, but the articles and the search model are English: "
+                f"ask in English.", f"most letters of the question are {script}")
     if not hits:
-        return "no passage matches the question" + (" in the chosen date range" if filtered else "")
+        if filtered:
+            return "No article in the chosen dates matches the question; widen the dates or clear them.", ""
+        return "No passage matches the question.", ""
     if best < settings.min_relevance and not lexical_match:
-        return f"no passage is close to the question (best similarity {best:.2f} < {settings.min_relevance}, no shared words)"
+        return FAR, f"best similarity {best:.2f} < {settings.min_relevance}, no shared words"
     if best < settings.min_relevance / 2:
-        return f"no passage is close to the question (best similarity {best:.2f})"
+        return FAR, f"best similarity {best:.2f} < {settings.min_relevance / 2}"
     missing = unknown_names(question, bm25)
-    return f"the articles never mention {', '.join(missing)}" if missing else None
+    if missing:
+        return f"The articles don't mention {_and(missing)}.", f"in no article: {', '.join(missing)}"
+    return None, ""
+
+
+def foreign_script(text: str) -> str | None:
+    """The script of a question most of whose letters are not Latin: "ရုရှား..." -> "Myanmar"; else None."""
+    letters = [ch for ch in text if ch.isalpha()]
+    other = [ch for ch in letters if not unicodedata.name(ch, "LATIN").startswith("LATIN")]
+    if not letters or len(other) * 2 <= len(letters):
+        return None
+    name = unicodedata.name(other[0], "")
+    return name.split()[0].title() if name else "another"
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]

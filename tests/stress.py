@@ -165,7 +165,7 @@ def load_test(url: str, users: int = 8, per_user: int = 5, questions: list[str] 
         for i in range(per_user):
             q = f"{questions[(u + i) % len(questions)]} (user {u}, question {i})"
             try:
-                job = client.submit(q, [], 3, "", "", api_name="/chat")
+                job = client.submit(q, 3, "", "", api_name="/chat")
                 while not job.done():
                     st = job.status()
                     if st.code == Status.IN_QUEUE and st.rank is not None:
@@ -227,7 +227,7 @@ def fuzz_questions(service, examples: int = 200) -> dict:
     def prop(q):
         seen["tried"] += 1
         try:
-            messages, sources, turns = list(handlers.chat(service, q, [], []))[-1]
+            messages, sources, _ = list(handlers.chat(service, handlers.Conversation(), q))[-1]
         except Exception:  # noqa: BLE001
             seen["tracebacks"].append((q[:80], traceback.format_exc(limit=3)))
             return

@@ -28,33 +28,76 @@ def final(gen):
 
 
 def test_chat_streams_and_renders_sources(service):
-    (messages, sources, turns), updates = final(handlers.chat(service, QUESTION, [], []))
-    assert updates >= 3  # placeholder, streamed pieces, final
+    conv = handlers.Conversation()
+    (messages, sources, box), updates = final(handlers.chat(service, conv, QUESTION))
+    assert updates >= 3  # placeholder, evidence, streamed pieces, final
     assert messages[0] == {"role": "user", "content": render.esc(QUESTION)}
-    assert len(turns) == 1 and turns[0][0] == QUESTION
+    assert len(conv.turns) == 1 and conv.turns[0].answer.question == QUESTION and box is None
     answer = messages[-1]["content"]
-    if "could not find" in answer:
+    if conv.turns[0].answer.refused:
         assert "Closest" in sources and "<details" in sources
     else:
         assert 'class="cite"' in answer and 'href="#src-1-' in answer
         assert "<mark>" in sources and 'id="src-1-' in sources
 
 
+def test_every_answer_keeps_its_sources(service):
+    conv = handlers.Conversation()
+    final(handlers.chat(service, conv, QUESTION))
+    (messages, sources, _), _ = final(handlers.chat(service, conv, "Who is Morgan Michaels?"))
+    assert len(messages) == 4 and len(conv.turns) == 2
+    # both answers' passages are in the panel, newest first and open, the older one folded
+    assert sources.index('id="turn-2" open') < sources.index('id="turn-1"') and 'id="turn-1" open' not in sources
+    assert 'id="src-1-1"' in sources and 'id="src-2-1"' in sources
+
+
+def test_stop_keeps_the_written_part_and_the_next_question_goes_on(service):
+    conv = handlers.Conversation()
+    gen = handlers.chat(service, conv, QUESTION)
+    for messages, sources, _ in gen:
+        if "evidence-note" in sources:  # the evidence is shown: stop before or while the model writes
+            conv.stop()
+    answer = conv.turns[0].answer
+    assert answer.stopped and "(Stopped.)" in answer.answer and not answer.refused
+    assert "⏹ Stopped" in messages[-1]["content"]
+    assert 'id="src-1-1"' in sources  # the evidence stays as the stopped answer's sources
+    (messages, _, _), _ = final(handlers.chat(service, conv, "Who is Morgan Michaels?"))
+    assert len(messages) == 4 and not conv.turns[1].answer.stopped  # a Stop before it does not end it
+
+
 def test_follow_up_keeps_the_conversation(service):
-    (m1, _, turns), _ = final(handlers.chat(service, "Who is Morgan Michaels?", [], []))
-    (m2, _, turns2), _ = final(handlers.chat(service, "What did he say about Russia's role?", m1, turns))
-    assert len(m2) == 4 and len(turns2) == 2
+    conv = handlers.Conversation()
+    final(handlers.chat(service, conv, "Who is Morgan Michaels?"))
+    (m2, _, _), _ = final(handlers.chat(service, conv, "What did he say about Russia's role?"))
+    assert len(m2) == 4 and len(conv.turns) == 2
 
 
 @pytest.mark.parametrize("question,text", [("", "question is empty"), ("x" * 5000, "limit is 2,000")])
-def test_bad_questions_become_friendly_messages(service, question, text):
-    (messages, _, _), _ = final(handlers.chat(service, question, [], []))
+def test_bad_questions_become_friendly_messages_and_stay_in_the_box(service, question, text):
+    (messages, _, box), _ = final(handlers.chat(service, handlers.Conversation(), question))
     assert messages[-1]["content"].startswith("⚠️") and text in messages[-1]["content"]
+    assert box == question  # nothing typed is lost
+
+
+def test_declines_are_plain_words_with_details_folded(service):
+    conv = handlers.Conversation()
+    (messages, _, _), _ = final(handlers.chat(service, conv, "Did Myanmar sign a trade deal with India?"))
+    a = conv.turns[0].answer
+    assert a.refused and a.reason == "The articles don't mention India." and "India" in a.detail
+    assert messages[-1]["content"].startswith("**The articles don") and "<summary>Details</summary>" in messages[-1]["content"]
+    (messages, _, _), _ = final(handlers.chat(service, conv, "ရုရှားနှင့် မြန်မာ ဘာသဘောတူညီချက်တွေ လက်မှတ်ထိုးခဲ့သလဲ"))
+    assert "Myanmar script" in conv.turns[1].answer.reason and "ask in English" in conv.turns[1].answer.reason
 
 
 def test_bad_date_filter_is_explained(service):
-    (messages, _, _), _ = final(handlers.chat(service, QUESTION, [], [], 4, "March", ""))
+    (messages, _, _), _ = final(handlers.chat(service, handlers.Conversation(), QUESTION, 4, "March", ""))
     assert "is not a date" in messages[-1]["content"]
+
+
+@pytest.mark.parametrize("k", [999, -5, 2.5])
+def test_api_k_is_validated(service, k):
+    data = handlers.ask_json(service, QUESTION, k)
+    assert "from 1 to 20" in data["error"]
 
 
 def test_api_json_matches_cli_shape(service):
@@ -117,7 +160,7 @@ def test_server_streams_and_named_endpoint(server):
     from gradio_client import Client
 
     client = Client(server, verbose=False)
-    job = client.submit(QUESTION, [], 4, "", "", api_name="/chat")
+    job = client.submit(QUESTION, 4, "", "", api_name="/chat")
     outputs = list(job)
     assert len(outputs) >= 2  # streamed updates arrived before the end
     messages = job.result()[0]
@@ -156,6 +199,12 @@ def chromium_path() -> str | None:
     return None
 
 
+BUBBLES = "#chat .message.user, #chat .message.bot"  # one element per message
+LAST_FINAL = """(n) => { const b = document.querySelectorAll('#chat .message.user, #chat .message.bot'); if (b.length < n) return false;
+  const t = b[b.length - 1].innerText.trim(); return t.length > 0 && !t.includes('▌') && t !== '…'
+  && !t.startsWith('Loading'); }"""
+
+
 @pytest.mark.browser
 def test_browser_asks_and_opens_a_citation(server):
     exe, sync_api = browser_or_skip()
@@ -168,15 +217,12 @@ def test_browser_asks_and_opens_a_citation(server):
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(server)
         page.get_by_text("Ask the articles").first.wait_for()
-        page.get_by_text(QUESTION).first.click()  # an example question fills the box
-        page.locator("#question textarea").press("Enter")
+        page.get_by_text(QUESTION).first.click()  # an example question is asked
         # the final answer replaces the streaming cursor
-        page.wait_for_function("""() => { const b = document.querySelectorAll('#chat .message');
-            const t = b.length ? b[b.length - 1].innerText : ''; return t.length > 5 && !t.includes('▌') && t !== '…'; }""",
-                               timeout=180_000)
+        page.wait_for_function(LAST_FINAL, arg=2, timeout=180_000)
         page.locator("#sources details.source summary").first.wait_for(timeout=30_000)
         answer = page.locator("#chat .message").last.inner_text()
-        if "could not find" in answer:
+        if "closest passages are under Sources" in answer:
             first = page.locator("#sources details.source").first
             first.locator("summary").click()  # closest passages start collapsed
             assert first.locator(".passage").is_visible()
@@ -220,3 +266,116 @@ def test_browser_shows_the_evidence_before_the_first_token(server):
         assert t["evidence"] < t["text"], t  # the evidence was on screen before any of the answer
         page.wait_for_function("() => !document.querySelector('#chat').innerText.includes('▌')", timeout=180_000)
         browser.close()
+
+
+# ---------- the page's controls in a real browser: Stop, older answers, fresh counts, examples, limits ----------
+
+def _page(browser, server):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(server)
+    page.locator("#question textarea").wait_for()
+    return page
+
+
+def _ask(page, question: str) -> None:
+    page.locator("#question textarea").fill(question)
+    page.locator("#question textarea").press("Enter")
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    exe, sync_api = browser_or_skip()
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, headless=True, args=["--no-sandbox", "--disable-gpu"])
+        yield b
+        b.close()
+
+
+@pytest.mark.browser
+def test_browser_stop_then_ask_again_at_once(browser, server):
+    import time
+
+    page = _page(browser, server)
+    stopped, gaps = 0, []
+    for i in range(10):
+        _ask(page, QUESTION)
+        page.wait_for_function("(n) => document.querySelectorAll('#chat .message.bot').length >= n", arg=i + 1)
+        page.locator("#stop").click()
+        t = time.perf_counter()
+        page.locator("#question textarea").fill(f"Who is Morgan Michaels? ({i})")
+        page.locator("#question textarea").press("Enter")
+        gaps.append(time.perf_counter() - t)
+        page.wait_for_function(LAST_FINAL, arg=4 * i + 4, timeout=120_000)
+        bubbles = page.locator(BUBBLES)
+        assert bubbles.nth(4 * i + 2).inner_text().strip() == f"Who is Morgan Michaels? ({i})"
+        first = bubbles.nth(4 * i + 1).inner_text()
+        assert "▌" not in first and first.strip() != "…"  # the stopped answer is final, never frozen
+        stopped += "⏹ Stopped" in first
+    assert max(gaps) < 0.3, gaps  # the second question was asked within 300 ms of Stop
+    assert stopped >= 5, stopped  # the Stop reached the question (not after it had finished)
+    page.locator("#turn-1 > summary").click()  # the first answer's sources: still there, folded
+    assert page.locator("#turn-1 details.source").count() >= 1
+    page.close()
+
+
+@pytest.mark.browser
+def test_browser_marker_in_an_earlier_answer_opens_its_passage(browser, server):
+    page = _page(browser, server)
+    cited, n = None, 0
+    for q in [QUESTION, "What agreements were signed in March?", "Who is Morgan Michaels?",
+              "Which Russian warship visited Yangon in October 2021?"]:
+        _ask(page, q)
+        n += 1
+        page.wait_for_function(LAST_FINAL, arg=2 * n, timeout=120_000)
+        links = page.locator(f"#chat .message.bot >> nth={n - 1} >> a.cite")
+        if links.count():
+            cited = links.first.get_attribute("href")
+            break
+    if cited is None:
+        pytest.skip("the tiny model cited nothing in four answers")
+    _ask(page, "Who is Morgan Michaels?")  # the cited answer is now an older one
+    page.wait_for_function(LAST_FINAL, arg=2 * n + 2, timeout=120_000)
+    assert page.locator(f"#turn-{n}").get_attribute("open") is None  # its sources are folded
+    page.locator(f'#chat a.cite[href="{cited}"]').first.click()
+    assert page.locator(f"#sources {cited} mark").is_visible()
+    page.locator(f"#sources {cited} > summary").click()  # the reader folds the entry ...
+    assert not page.locator(f"#sources {cited} mark").is_visible()
+    page.locator(f'#chat a.cite[href="{cited}"]').first.click()  # ... and the marker opens it again
+    assert page.locator(f"#sources {cited} mark").is_visible()
+    page.close()
+
+
+@pytest.mark.browser
+def test_browser_example_click_asks_and_limits_are_shown(browser, server):
+    page = _page(browser, server)
+    page.get_by_text("Who is Morgan Michaels?").first.click()
+    page.wait_for_function(LAST_FINAL, arg=2, timeout=120_000)
+    assert page.locator(BUBBLES).first.inner_text().strip() == "Who is Morgan Michaels?"
+    page.locator("#question textarea").fill("x" * 2500)
+    page.locator("#question textarea").press("End")
+    page.keyboard.type("y")  # the counter follows typing and pasting alike
+    counter = page.locator("#counter-text")
+    assert "2,501 / 2,000" in counter.inner_text() and "too long" in counter.inner_text()
+    page.locator("#question textarea").press("Enter")
+    page.wait_for_function(LAST_FINAL, arg=4, timeout=60_000)
+    assert "the limit is 2,000" in page.locator(BUBBLES).last.inner_text()
+    assert len(page.locator("#question textarea").input_value()) == 2501  # the text is kept to be shortened
+    page.close()
+
+
+@pytest.mark.browser
+def test_browser_second_visitor_sees_the_current_collection(browser, server, service, tmp_path):
+    first = _page(browser, server)
+    before = len(service.documents())
+    first.get_by_text(f"{before} articles").first.wait_for()
+    article = tmp_path / "port_visit.txt"
+    article.write_text("A Russian hospital ship called at Thilawa port in July 2025 for a week.", encoding="utf-8")
+    first.get_by_text("Add articles").click()
+    first.locator("#upload input[type=file]").set_input_files(str(article))
+    first.locator("#add-files").click()
+    first.locator("#upload-status").get_by_text("Added port_visit.txt").wait_for(timeout=120_000)
+    other = browser.new_context().new_page()
+    other.goto(server)
+    other.get_by_text(f"{before + 1} articles").first.wait_for(timeout=30_000)
+    first.close()
+    other.close()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from types import SimpleNamespace
 
 from core.errors import RagError
@@ -14,6 +15,7 @@ EXAMPLES = [
     "Who is Morgan Michaels?",
     "Which Russian warship visited Yangon in October 2021?",
 ]
+UPLOAD_LIMIT = "100mb"  # Gradio refuses larger files with a toast; smaller ones get a message per file from us
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -23,25 +25,38 @@ def create_app(service: handlers.Service):
 
     with gr.Blocks(title="Ask the articles") as demo:
         gr.Markdown("# Ask the articles")
-        collection = gr.Markdown(_collection_text(service))
-        turns = gr.State([])
+        collection = gr.Markdown()
+        conv = gr.State(handlers.Conversation)  # one per visitor, kept on the server
         ui = _chat_area(gr, service)
         k, date_from, date_to = _settings_area(gr, service)
         add = _add_area(gr)
 
-        def respond(message, messages, turns_, k_, d_from, d_to):
-            for msgs, src, t in handlers.chat(service, message, messages, turns_, k_, d_from, d_to):
-                yield msgs, src, t, ""
+        def keep(message, conv_):
+            return handlers.enqueue(conv_, message), ""
 
-        outputs = [ui.chatbot, ui.sources, turns, ui.box]
-        inputs = [ui.box, ui.chatbot, turns, k, date_from, date_to]
-        ev1 = ui.box.submit(respond, inputs, outputs, concurrency_id="llm", api_name="chat",
-                            api_visibility="undocumented")
-        ev2 = ui.send.click(respond, inputs, outputs, concurrency_id="llm", api_visibility="private")
-        ui.stop.click(None, cancels=[ev1, ev2])
-        ui.clear.click(lambda: ([], [], render.sources_html(None, {}, 0)), None, [ui.chatbot, turns, ui.sources],
-                       api_visibility="private")
+        def respond(conv_, k_, d_from, d_to):
+            for messages, sources, box in handlers.answer_next(service, conv_, k_, d_from, d_to):
+                yield messages, sources, gr.skip() if box is None else box
+
+        # a question is kept (and the box emptied) at once, outside the queue; answers then come one at a time.
+        # "multiple": a question asked while the last one is still ending waits its turn instead of being dropped
+        now = dict(queue=False, trigger_mode="multiple", api_visibility="private")
+        answer = ([conv, k, date_from, date_to], [ui.chatbot, ui.sources, ui.box])
+        for trigger in (ui.box.submit, ui.send.click, ui.examples.load_input_event.then):
+            trigger(keep, [ui.box, conv], [ui.chatbot, ui.box], **now).then(
+                respond, *answer, concurrency_id="llm", trigger_mode="multiple", api_visibility="private")
+        ui.stop.click(lambda c: c.stop(), conv, None, queue=False, api_visibility="private")
+        ui.clear.click(_new_conversation, None, [conv, ui.chatbot, ui.sources], queue=False, api_visibility="private")
         _wire_adding(gr, service, add, collection)
+        demo.load(lambda: _collection_text(service), None, collection, queue=False, api_visibility="private")
+
+        def chat(question: str, k: int = 0, date_from: str = "", date_to: str = "") -> Iterator[tuple[list, str]]:
+            """Stream one question's chat messages and sources panel (a conversation of its own)."""
+            for messages, sources, _ in handlers.chat(service, handlers.Conversation(), question, k, date_from,
+                                                      date_to):
+                yield messages, sources
+
+        gr.api(chat, api_name="chat", concurrency_id="llm", api_visibility="undocumented")
 
         def ask(question: str, k: int = 0) -> dict:
             """Answer one question; returns the same JSON object as `rag ask --json`."""
@@ -49,6 +64,10 @@ def create_app(service: handlers.Service):
 
         gr.api(ask, api_name="ask", concurrency_id="llm")
     return demo
+
+
+def _new_conversation():
+    return handlers.Conversation(), [], render.turns_sources_html([])
 
 
 def _collection_text(service: handlers.Service) -> str:
@@ -63,15 +82,17 @@ def _chat_area(gr, service: handlers.Service) -> SimpleNamespace:
                                  placeholder="Ask a question about the articles, or click an example below.")
             with gr.Row():
                 box = gr.Textbox(show_label=False, placeholder="Type a question and press Enter",
-                                 scale=5, elem_id="question", max_length=service.settings.max_question_chars)
+                                 scale=5, elem_id="question")
                 send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
                 stop = gr.Button("Stop", scale=1, elem_id="stop")
-            gr.Examples(EXAMPLES, inputs=box, label="Try one of these")
+            gr.HTML(render.counter_html(service.settings.max_question_chars), elem_id="counter")
+            examples = gr.Examples(EXAMPLES, inputs=box, label="Try one of these (click to ask)")
             clear = gr.Button("New conversation", size="sm")
         with gr.Column(scale=2):
             gr.Markdown("### Sources")
-            sources = gr.HTML(render.sources_html(None, {}, 0), elem_id="sources")
-    return SimpleNamespace(chatbot=chatbot, box=box, send=send, stop=stop, clear=clear, sources=sources)
+            sources = gr.HTML(render.turns_sources_html([]), elem_id="sources")
+    return SimpleNamespace(chatbot=chatbot, box=box, send=send, stop=stop, clear=clear, sources=sources,
+                           examples=examples)
 
 
 def _settings_area(gr, service: handlers.Service):
@@ -86,16 +107,17 @@ def _settings_area(gr, service: handlers.Service):
 
 def _add_area(gr) -> SimpleNamespace:
     with gr.Accordion("Add articles", open=False):
-        files = gr.File(file_count="multiple", file_types=[".txt", ".md"], label="Upload .txt or .md files")
-        add_btn = gr.Button("Add files to the collection")
+        files = gr.File(file_count="multiple", label="Upload article files (.txt or .md)", elem_id="upload")
+        add_btn = gr.Button("Add files to the collection", elem_id="add-files")
+        files_status = gr.Markdown(elem_id="upload-status")  # results next to the control that caused them
         with gr.Row():
             title = gr.Textbox(label="Title")
             date = gr.Textbox(label="Date (optional, e.g. 2025-03)")
         text = gr.Textbox(label="Article text", lines=6)
         paste_btn = gr.Button("Add pasted article")
-        status = gr.Markdown()
-    return SimpleNamespace(files=files, add_btn=add_btn, title=title, date=date, text=text, paste_btn=paste_btn,
-                           status=status)
+        paste_status = gr.Markdown(elem_id="paste-status")
+    return SimpleNamespace(files=files, add_btn=add_btn, files_status=files_status, title=title, date=date,
+                           text=text, paste_btn=paste_btn, paste_status=paste_status)
 
 
 def _wire_adding(gr, service: handlers.Service, add: SimpleNamespace, collection) -> None:
@@ -105,9 +127,9 @@ def _wire_adding(gr, service: handlers.Service, add: SimpleNamespace, collection
     def on_paste(title, date, text, progress=gr.Progress()):
         return handlers.add_pasted(service, title, date, text, _progress(progress))
 
-    add.add_btn.click(on_files, add.files, add.status, concurrency_id="index", api_visibility="private").then(
+    add.add_btn.click(on_files, add.files, add.files_status, concurrency_id="index", api_visibility="private").then(
         lambda: _collection_text(service), None, collection, api_visibility="private")
-    add.paste_btn.click(on_paste, [add.title, add.date, add.text], add.status, concurrency_id="index",
+    add.paste_btn.click(on_paste, [add.title, add.date, add.text], add.paste_status, concurrency_id="index",
                         api_visibility="private").then(lambda: _collection_text(service), None, collection,
                                                        api_visibility="private")
 
@@ -139,8 +161,8 @@ def serve(service: handlers.Service, host: str = "127.0.0.1", port: int = 7860, 
     creds = _check_exposure(host, auth)
     demo = create_app(service)
     demo.queue(default_concurrency_limit=1, max_size=64)
-    demo.launch(server_name=host, server_port=port, share=share, auth=creds, css=render.CSS,
-                max_file_size="2mb", prevent_thread_lock=not block, footer_links=["api"], quiet=not block)
+    demo.launch(server_name=host, server_port=port, share=share, auth=creds, css=render.CSS, head=render.HEAD,
+                max_file_size=UPLOAD_LIMIT, prevent_thread_lock=not block, footer_links=["api"], quiet=not block)
     return demo
 
 

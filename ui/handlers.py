@@ -1,6 +1,7 @@
 """What the page does, as plain functions over a ``rag.service.Service``; ``ui.app`` only wires them to Gradio."""
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Iterator
 
@@ -23,42 +24,85 @@ class ChatService(Service):
         return self.added_dir
 
 
-def _history_pairs(turns: list) -> list[tuple[str, str]]:
-    return [(q, a) for q, a in (turns or [])][-3:]
+class Conversation:
+    """One visitor's chat, kept on the server (a ``gr.State``): its turns, each answer's own sources, and the
+    stop event of the question being answered. Every question reads the latest state, so one asked right
+    after Stop follows the stopped answer instead of an older copy of the chat."""
+
+    def __init__(self):
+        self.turns: list[render.Turn] = []
+        self.stop_event = threading.Event()
+
+    def messages(self) -> list[dict]:
+        out = []
+        for t in self.turns:
+            out += [{"role": "user", "content": render.esc(t.question)}, {"role": "assistant", "content": t.content}]
+        return out
+
+    def sources(self) -> str:
+        return render.turns_sources_html(self.turns)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def __deepcopy__(self, memo):  # Gradio copies a new session's state; each session already has its own
+        return self
 
 
-def chat(service: Service, message: str, messages: list, turns: list, k: int | None = None,
-         date_from: str = "", date_to: str = "") -> Iterator[tuple[list, str, list]]:
-    """One turn: yields (chat messages, sources panel HTML, turns) as the answer streams in."""
-    messages = list(messages or [])
-    turns = list(turns or [])
-    turn = len(turns) + 1
-    messages.append({"role": "user", "content": render.esc(message or "")})
-    messages.append({"role": "assistant", "content": "…"})
-    sources = render.sources_html(None, {}, turn)  # the evidence as soon as it is chosen, then the cited sources
-    yield messages, sources, turns
+def enqueue(conv: Conversation, message: str) -> list[dict]:
+    """Keep a question the moment it is asked (shown as waiting), before any queue: it is never lost."""
+    conv.turns.append(render.Turn(len(conv.turns) + 1, message or "", "…", render.LOOKING))
+    return conv.messages()
+
+
+def answer_next(service: Service, conv: Conversation, k: int | None = None, date_from: str = "",
+                date_to: str = "") -> Iterator[tuple[list, str, str | None]]:
+    """Answer the oldest waiting question: yields (chat messages, sources panel HTML, text for the question box:
+    None leaves the box as the user has it, a question that failed goes back to be fixed)."""
+    waiting = [t for t in conv.turns if t.answer is None and not t.started]
+    if not waiting:
+        return
+    turn = waiting[0]
+    turn.started = True
+    conv.stop_event = threading.Event()  # a Stop pressed before this question does not end it
+    history = [(t.question, t.answer.answer) for t in conv.turns[:turn.number - 1]
+               if t.answer and not t.answer.refused][-3:]
+    yield conv.messages(), conv.sources(), None
     raw = ""
     try:
-        date_range = _date_range(date_from, date_to)
-        for item in service.ask_stream(message or "", history=_history_pairs(turns), k=int(k) if k else None,
-                                       date_range=date_range):
+        for item in service.ask_stream(turn.question, history=history, k=_k(k),
+                                       date_range=_date_range(date_from, date_to), stop=conv.stop_event):
             if isinstance(item, Found):
-                sources = render.evidence_html(item.evidence, service.documents(), turn)
+                turn.sources = render.evidence_html(item.evidence, service.documents(), turn.number)
             elif isinstance(item, Answer):
-                messages[-1] = {"role": "assistant", "content": render.answer_html(item, turn)}
-                turns.append((item.question, item.answer if not item.refused else ""))
-                sources = render.sources_html(item, service.documents(), turn)
+                turn.answer = item
+                turn.content = render.answer_html(item, turn.number)
+                turn.sources = render.sources_html(item, service.documents(), turn.number)
             else:
                 raw += item
-                messages[-1] = {"role": "assistant", "content": render.streaming_text(raw)}
-            yield messages, sources, turns
+                turn.content = render.streaming_text(raw)
+            yield conv.messages(), conv.sources(), None
     except ModelError as exc:
-        messages[-1] = {"role": "assistant", "content": f"⚠️ The model is unavailable: {render.esc(str(exc))} "
-                        f"The evidence found for the question is under Sources."}
-        yield messages, sources, turns
+        turn.content = (f"⚠️ The model is unavailable: {render.esc(str(exc))} "
+                        f"The evidence found for the question is under Sources.")
+        yield conv.messages(), conv.sources(), None
     except RagError as exc:
-        messages[-1] = {"role": "assistant", "content": f"⚠️ {render.esc(str(exc))}"}
-        yield messages, sources, turns
+        turn.content = f"⚠️ {render.esc(str(exc))}"
+        yield conv.messages(), conv.sources(), turn.question
+
+
+def chat(service: Service, conv: Conversation, message: str, k: int | None = None, date_from: str = "",
+         date_to: str = "") -> Iterator[tuple[list, str, str | None]]:
+    """Ask and answer one question (``enqueue`` then ``answer_next``), as the page does in two steps."""
+    enqueue(conv, message)
+    yield from answer_next(service, conv, k, date_from, date_to)
+
+
+def _k(k) -> int | float | None:
+    """The page's and API's k: 0 or empty is the default; anything else is checked by the pipeline."""
+    if k in (None, "", 0):
+        return None
+    return int(k) if isinstance(k, (int, float)) and float(k).is_integer() else k
 
 
 def _date_range(date_from: str, date_to: str) -> tuple[str | None, str | None] | None:
@@ -74,7 +118,7 @@ def _date_range(date_from: str, date_to: str) -> tuple[str | None, str | None] |
 def ask_json(service: Service, question: str, k: int | None = None) -> dict:
     """The named API endpoint: the same object as the CLI's ``ask --json``, or the error payload."""
     try:
-        return service.ask(question, k=int(k) if k else None).to_json()
+        return service.ask(question, k=_k(k)).to_json()
     except RagError as exc:
         return error_payload(question, exc)
 
@@ -83,7 +127,7 @@ def add_files(service: Service, paths: list[str] | None, progress=None) -> str:
     """Add uploaded article files to the collection; bad ones are named, not kept."""
     paths = [p for p in (paths or []) if p]
     if not paths:
-        return "Choose one or more .txt or .md files first."
+        return "Choose one or more article files first (drop them on the upload box, or click it)."
     try:
         return _added_message(service.add_files([Path(p) for p in paths], progress))
     except RagError as exc:
@@ -105,6 +149,5 @@ def _added_message(result: Added) -> str:
                      f"Index: {render.esc(result.report.summary())}")
     if result.error:
         lines.append(f"⚠️ {render.esc(result.error)}")
-    if result.problems:
-        lines.append("⚠️ Not added: " + "; ".join(render.esc(p) for p in result.problems))
+    lines += [f"⚠️ Not added: {render.esc(p)}" for p in result.problems]
     return "\n\n".join(lines)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import dataclass
 
 from core.dates import human_date
 from core.records import Answer, Citation, Document, Evidence
@@ -29,17 +30,26 @@ def _marker_link(turn: int, marker: int, quote: str) -> str:
 
 
 def answer_html(answer: Answer, turn: int) -> str:
-    """The final answer for the chat: sentences with clickable markers; unsupported ones flagged."""
+    """The final answer for the chat: sentences with clickable markers; unsupported ones flagged; a decline in
+    plain words with its figures folded away; a stopped answer labelled, keeping what was written."""
     if answer.refused:
-        return f"**I could not find this in the articles.** {esc(answer.reason)}. The closest passages are on the right."
+        why = (f'<details class="why"><summary>Details</summary>{html.escape(answer.detail)}</details>'
+               if answer.detail else "")
+        return f"**{esc(answer.reason)}** The closest passages are under Sources.{why}"
     quotes = {(c.sentence, c.marker): c.quote for c in answer.citations}
     parts = []
     for s in answer.sentences:
+        if answer.stopped and not (s.claim and s.supported):
+            continue
         links = "".join(_marker_link(turn, m, quotes.get((s.text, m), "")) for m in s.markers)
         text = esc(s.text)
         if s.claim and not s.supported:
             text = f"{text} ⚠️ *(not supported by the cited passage)*"
         parts.append(f"{text} {links}".strip())
+    if answer.stopped:
+        if answer.unfinished:
+            parts.append(f'<span class="unfinished">{esc(answer.unfinished)}…</span>')
+        parts.append('<span class="stopped">⏹ Stopped</span>')
     return " ".join(parts)
 
 
@@ -61,6 +71,7 @@ def _entry(turn: int, n: int, title: str, date: str | None, body: str, meta: str
             f'<p class="passage">{body}</p></details>')
 
 
+LOOKING = '<p class="evidence-note">Looking for evidence…</p>'
 EVIDENCE_NOTE = "<b>Evidence</b> given to the model; the answer is being written."
 CLOSEST_NOTE = "<b>Closest sentences</b> (none of them answers the question):"
 
@@ -82,7 +93,7 @@ def evidence_html(evidence: tuple[Evidence, ...], documents: dict[str, Document]
 def sources_html(answer: Answer | None, documents: dict[str, Document], turn: int) -> str:
     """The panel beside the chat: one expandable entry per cited sentence (or the closest passages)."""
     if answer is None:
-        return '<div class="sources-empty">Sources of the latest answer appear here.</div>'
+        return "<div class='sources-empty'>Each answer's sources appear here.</div>"
     if answer.refused or not answer.citations:
         if answer.evidence:
             return evidence_html(answer.evidence, documents, turn, CLOSEST_NOTE, open_=False)
@@ -103,6 +114,30 @@ def sources_html(answer: Answer | None, documents: dict[str, Document], turn: in
     return "\n".join(items)
 
 
+@dataclass
+class Turn:
+    """One question of a conversation as the page shows it: the answer's HTML and its own sources."""
+
+    number: int
+    question: str
+    content: str
+    sources: str
+    answer: Answer | None = None
+    started: bool = False
+
+
+def turns_sources_html(turns: list[Turn]) -> str:
+    """Every answer's sources, newest first, each under its question; older ones folded until a marker opens them."""
+    if not turns:
+        return sources_html(None, {}, 0)
+    groups = []
+    for i, t in enumerate(reversed(turns)):
+        q = t.question if len(t.question) <= 80 else t.question[:80] + "…"
+        groups.append(f'<details class="turn" id="turn-{t.number}"{" open" if i == 0 else ""}>'
+                      f'<summary>Answer {t.number}: {html.escape(q)}</summary>{t.sources}</details>')
+    return "\n".join(groups)
+
+
 def collection_line(documents: dict[str, Document]) -> str:
     """"5 articles, October 2021 – May 2025"."""
     dates = sorted(d.date for d in documents.values() if d.date)
@@ -118,4 +153,38 @@ CSS = """
 .source .passage { white-space: pre-wrap; }
 .unsupported { color: #b45309; font-weight: normal; }
 a.cite { text-decoration: none; font-size: 0.85em; vertical-align: super; }
+.turn > summary { cursor: pointer; color: #444; margin: 4px 0; }
+.stopped { color: #666; font-size: 0.9em; border: 1px solid #bbb; border-radius: 4px; padding: 0 4px; }
+.unfinished { color: #666; }
+.source.flash { outline: 2px solid #f5b400; }
+#counter-text { text-align: right; color: #666; font-size: 0.85em; }
+#counter-text.over { color: #b91c1c; font-weight: 600; }
 """
+
+# Markers open their source even in an older answer or a folded entry; the counter under the question box.
+HEAD = """<script>
+document.addEventListener('click', (e) => {
+  const a = e.target.closest && e.target.closest('a.cite');
+  if (!a) return;
+  const el = document.getElementById((a.getAttribute('href') || '').slice(1));
+  if (!el) return;
+  e.preventDefault();
+  for (let p = el; p; p = p.parentElement) if (p.tagName === 'DETAILS') p.open = true;
+  el.scrollIntoView({block: 'center'});
+  el.classList.add('flash'); setTimeout(() => el.classList.remove('flash'), 1500);
+});
+document.addEventListener('input', (e) => {
+  const box = e.target.closest && e.target.closest('#question');
+  const counter = document.querySelector('#counter [data-limit]');
+  if (!box || !counter) return;
+  const n = e.target.value.length, limit = +counter.dataset.limit;
+  counter.textContent = n.toLocaleString('en') + ' / ' + limit.toLocaleString('en') + ' characters' +
+    (n > limit ? ': too long, shorten it to the question itself' : '');
+  counter.classList.toggle('over', n > limit);
+});
+</script>"""
+
+
+def counter_html(limit: int) -> str:
+    """The character counter under the question box (updated in the browser by ``HEAD``)."""
+    return f'<div id="counter-text" data-limit="{limit}">0 / {limit:,} characters</div>'
