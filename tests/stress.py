@@ -201,10 +201,10 @@ def memory_soak(service, n: int = 200) -> dict:
 
     qs = ["Who is Morgan Michaels?", "What did Rosatom plan?", "Which warship visited Yangon?", "Who is Mercy Barends?"]
     for q in qs:  # warm every code path first
-        list(handlers.chat(service, q, [], []))
+        list(handlers.chat(service, handlers.Conversation(), q))
     start = rss_mb()
     for i in range(n):
-        list(handlers.chat(service, f"{qs[i % len(qs)]} ({i})", [], []))
+        list(handlers.chat(service, handlers.Conversation(), f"{qs[i % len(qs)]} ({i})"))
     end = rss_mb()
     return {"questions": n, "rss_start_mb": round(start, 1), "rss_end_mb": round(end, 1), "growth": (end - start) / start}
 

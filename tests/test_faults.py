@@ -70,9 +70,9 @@ def test_broken_model_keeps_the_page_usable(tmp_path):
     svc = handlers.ChatService(Settings.load(corpus_dirs=(SEEDS,), index_dir=tmp_path / "i",
                                              model_path=tmp_path / "gone.gguf"), upload_dir=tmp_path / "u")
     svc.start()
-    messages, sources, _ = list(handlers.chat(svc, "Who is Morgan Michaels?", [], []))[-1]
+    messages, sources, _ = list(handlers.chat(svc, handlers.Conversation(), "Who is Morgan Michaels?"))[-1]
     assert messages[-1]["content"].startswith("⚠️") and "does not exist" in messages[-1]["content"]
     assert "model is unavailable" in messages[-1]["content"]
     assert "Evidence" in sources and "<mark>" in sources and "Michaels" in sources  # the evidence is still shown
-    messages, sources, _ = list(handlers.chat(svc, "How do I bake sourdough bread?", [], []))[-1]
-    assert "could not find" in messages[-1]["content"]  # declining needs no model: still answered
+    messages, sources, _ = list(handlers.chat(svc, handlers.Conversation(), "How do I bake sourdough bread?"))[-1]
+    assert "Nothing in the articles is close" in messages[-1]["content"]  # declining needs no model: still answered
