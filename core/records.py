@@ -15,6 +15,10 @@ class Document:
     title: str
     date: str | None = None  # "2025-03" or "2025-05-09"
     precision: str | None = None  # "day" | "month" | "year"
+    date_origin: str | None = None  # "catalog" | "html metadata" | "pdf metadata" | "dateline" | "user"
+    author: str | None = None
+    original: str | None = None  # the file it was converted from (a saved page, a PDF), kept beside the text
+    added: str | None = None  # when it was added to the collection, "2026-11-23T14:05:00"
 
 
 @dataclass(frozen=True)

@@ -32,14 +32,18 @@ def data_root() -> Path:
     return Path(user_data_dir("newsrag"))
 
 
-def uploads_dir() -> Path:
-    """The folder of articles added by the user (in the page)."""
-    return data_root() / "articles"
+def uploads_dir(data_dir: Path | None = None) -> Path:
+    """The folder of articles added by the user: ``<data dir>/articles`` (``--data-dir``, $RAG_DATA_DIR or the
+    user's data folder). Each data folder is a collection of its own, with its own index."""
+    return Path(data_dir or data_root()).expanduser() / "articles"
 
 
 def default_index_dir(corpus_dirs: tuple[Path, ...]) -> Path:
-    """One index per main article folder: ``<cache>/index/seeds-1a2b3c4d`` (added folders share it)."""
-    digest = hashlib.sha256(str(Path(corpus_dirs[0]).resolve()).encode()).hexdigest()[:8]
+    """One index per set of article folders: ``<cache>/index/seeds-1a2b3c4d``, so two data folders (two
+    collections of added articles beside the same seeds) never share an index."""
+    key = "\n".join(str(Path(d).resolve()) for d in corpus_dirs) if len(corpus_dirs) > 1 else str(
+        Path(corpus_dirs[0]).resolve())  # one folder keeps the name it always had
+    digest = hashlib.sha256(key.encode()).hexdigest()[:8]
     return cache_root() / "index" / f"{Path(corpus_dirs[0]).name or 'corpus'}-{digest}"
 
 

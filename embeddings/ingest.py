@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -40,10 +40,11 @@ class IngestReport:
     n_chunks: int
     seconds: float
     version: str
+    details_updated: bool = False  # a title or date changed, text and vectors kept
 
     @property
     def wrote(self) -> bool:
-        return bool(self.added or self.changed or self.removed or self.rebuilt_because)
+        return bool(self.added or self.changed or self.removed or self.rebuilt_because or self.details_updated)
 
     def summary(self) -> str:
         """"93 passages from 5 articles; new index (4.51 s)"."""
@@ -53,6 +54,8 @@ class IngestReport:
         for name, items in (("new", self.added), ("changed", self.changed), ("removed", self.removed)):
             if items:
                 parts.append(f"{len(items)} {name}")
+        if self.details_updated and not (self.added or self.changed or self.removed):
+            parts.append("titles or dates updated")
         if not self.wrote:
             parts.append("nothing changed")
         if self.skipped:
@@ -133,8 +136,7 @@ def plan(docs: list[Document], index_dir: Path, spec: dict, rebuild: bool) -> Pl
 
     unchanged = having("unchanged")
     meta_changed = old is not None and any(
-        (old.documents[d.source].title, old.documents[d.source].date, old.documents[d.source].path)
-        != (d.title, d.date, d.path) for d in docs if status[d.source] == "unchanged")
+        replace(old.documents[d.source], text="") != replace(d, text="") for d in docs if status[d.source] == "unchanged")
     return Plan(docs, old, why, having("added"), having("changed"), unchanged,
                 sorted(set(old_files) - set(status)), meta_changed)
 
@@ -219,7 +221,7 @@ def ingest(settings: Settings, rebuild: bool = False, progress: Progress | None 
         return IngestReport([d.source for d in docs], [], [], [], skipped, p.rebuild_because, len(chunks),
                             time.perf_counter() - t0, final.name)
     return IngestReport(p.added, p.changed, p.removed, p.unchanged, skipped, None, len(chunks),
-                        time.perf_counter() - t0, final.name)
+                        time.perf_counter() - t0, final.name, p.meta_changed)
 
 
 def _progress_bar(total: int, progress: Progress | None):

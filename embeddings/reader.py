@@ -15,6 +15,7 @@ from core.records import Document
 log = logging.getLogger(__name__)
 
 SUFFIXES = (".txt", ".md")
+CONVERTED = (".html", ".htm", ".pdf")  # read through ``embeddings.convert`` when added, never in place
 MAX_FILE_BYTES = 2 * 1024 * 1024  # a long news article is ~50 KB
 
 
@@ -39,18 +40,36 @@ def load_catalog(folder: Path) -> dict[str, dict]:
         return {}
 
 
-def write_catalog_entry(folder: Path, file: str, title: str, date: str | None) -> None:
-    """Record (or replace) one article's title and date in ``folder/catalog.json``, atomically."""
-    path = folder / "catalog.json"
+def write_catalog_entry(folder: Path, file: str, title: str, date: str | None, **extra) -> None:
+    """Record (or replace) one article's title and date (and ``extra``: date_origin, author, original, added)
+    in ``folder/catalog.json``, atomically."""
+    entry = {"file": file, "title": title, "date": date or None, "precision": PRECISION.get(len(date or ""))}
+    _write_catalog(folder, [a for a in _catalog_list(folder) if a.get("file") != file]
+                   + [entry | {k: v for k, v in extra.items() if v}])
+
+
+def catalog_entry(folder: Path, file: str) -> dict | None:
+    """One article's catalog entry, or None."""
+    return next((a for a in _catalog_list(folder) if a.get("file") == file), None)
+
+
+def drop_catalog_entry(folder: Path, file: str) -> None:
+    """Forget one article in ``folder/catalog.json``."""
+    _write_catalog(folder, [a for a in _catalog_list(folder) if a.get("file") != file])
+
+
+def _catalog_list(folder: Path) -> list[dict]:
     try:
-        catalog = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        catalog = {"articles": []}
-    catalog["articles"] = [a for a in catalog.get("articles", []) if a.get("file") != file]
-    catalog["articles"].append({"file": file, "title": title, "date": date or None,
-                                "precision": PRECISION.get(len(date or ""))})
+        return [a for a in json.loads((folder / "catalog.json").read_text(encoding="utf-8")).get("articles", [])
+                if isinstance(a, dict)]
+    except (OSError, ValueError, AttributeError):
+        return []
+
+
+def _write_catalog(folder: Path, articles: list[dict]) -> None:
+    path = folder / "catalog.json"
     tmp = path.with_name(f".catalog-{os.getpid()}.json")
-    tmp.write_text(json.dumps(catalog, indent=2, ensure_ascii=False), encoding="utf-8")
+    tmp.write_text(json.dumps({"articles": articles}, indent=2, ensure_ascii=False), encoding="utf-8")
     os.replace(tmp, path)
 
 
@@ -70,9 +89,7 @@ def decode_article(raw: bytes) -> tuple[str | None, str]:
 
 
 def article_problem(path: Path) -> str | None:
-    """Why the file at ``path`` cannot be an article (wrong kind, too large, unreadable, not text), or None."""
-    if path.suffix.lower() not in SUFFIXES:
-        return "only .txt and .md files are articles; save it as plain text"
+    """Why the text file at ``path`` cannot be an article (too large, unreadable, not text), or None."""
     return _read(path)[1]
 
 
@@ -105,6 +122,10 @@ def read_document(path: Path, catalog: dict[str, dict] | None = None) -> Documen
         title=str(meta.get("title") or path.stem),
         date=meta.get("date"),
         precision=meta.get("precision"),
+        date_origin=meta.get("date_origin") or ("catalog" if meta.get("date") else None),
+        author=meta.get("author"),
+        original=str(path.parent / meta["original"]) if meta.get("original") else None,
+        added=meta.get("added"),
     )
 
 
@@ -120,6 +141,9 @@ def read_corpus(folders: tuple[Path, ...] | list[Path]) -> tuple[list[Document],
         if not folder.is_dir():
             raise CorpusError(f"The article folder {folder} does not exist. Create it and put .txt or .md articles in it, or name another folder.")
         catalog = load_catalog(folder)
+        for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in CONVERTED and p.is_file()):
+            skipped.append(Skipped(str(path), "saved web pages and PDFs are converted when added: use "
+                                              "`rag add` or the page's upload, which keep the original beside the text"))
         for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in SUFFIXES and p.is_file()):
             seen_any = True
             item = read_document(path, catalog)

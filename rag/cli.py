@@ -11,10 +11,11 @@ import sys
 from pathlib import Path
 
 from core.dates import human_date
-from core.errors import Hint, RagError
+from core.errors import CorpusError, Hint, RagError
 from core.records import Answer
 from core.settings import Settings, uploads_dir
-from rag.service import Service
+from rag.collection import ACCEPTED
+from rag.service import MAX_ADD_FILES, Added, Service
 
 HINTS = {
     Hint.REBUILD_INDEX: "run `rag index --rebuild`",
@@ -45,7 +46,7 @@ def settings_from(args) -> Settings:
 def service_from(args) -> Service:
     """The collection the flags name: the given folders, or ``seeds/`` plus the articles added in the page."""
     explicit = getattr(args, "folders", None) or getattr(args, "corpus", None)
-    added = uploads_dir()
+    added = uploads_dir(getattr(args, "data_dir", None))
     return Service(settings_from(args), None if explicit or not added.is_dir() else added)
 
 
@@ -124,7 +125,59 @@ def cmd_chat(args) -> int:
 
 def service_from_page(args) -> Service:
     """The page always keeps a folder for added articles (created if missing)."""
-    return Service(settings_from(args), uploads_dir())
+    return Service(settings_from(args), uploads_dir(getattr(args, "data_dir", None)))
+
+
+def cmd_add(args) -> int:
+    service = service_from_page(args)
+    paths = []
+    for p in args.paths:
+        if p.is_dir():
+            paths += sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in ACCEPTED)
+        else:
+            paths.append(p)
+    if not paths:
+        raise CorpusError(f"No article files in {', '.join(map(str, args.paths))}: give .txt, .md, .html, .htm "
+                          f"or .pdf files, or a folder of them.")
+    service.start()
+    result = Added((), ())
+    for i in range(0, len(paths), MAX_ADD_FILES):
+        part = service.add_files(paths[i:i + MAX_ADD_FILES], replace=args.replace)
+        result = Added(result.added + part.added, result.problems + part.problems, part.report or result.report,
+                       part.error or result.error, result.notes + part.notes)
+    for line in result.notes + tuple(f"not added: {p}" for p in result.problems):
+        print(line, file=sys.stderr)
+    print(f"Added {len(result.added)} article(s): {', '.join(result.added) or 'none'}"
+          + (f". Index: {result.report.summary()}" if result.report else ""))
+    if result.error:
+        raise CorpusError(result.error)
+    return 0 if result.added or not result.problems else 1
+
+
+def cmd_list(args) -> int:
+    service = service_from_page(args)
+    service.start()
+    for r in service.articles():
+        date = f"{r.date} ({r.date_origin or '?'})" if r.date else "undated"
+        print(f"{r.source:32} {date:26} {r.passages:4} passages  {'read-only ' if r.read_only else ''}{r.title}")
+    return 0
+
+
+def cmd_remove(args) -> int:
+    service = service_from_page(args)
+    service.start()
+    title = service.documents().get(args.source)
+    report = service.remove(args.source)
+    print(f"Removed {title.title if title else args.source!r}. Index: {report.summary()}")
+    return 0
+
+
+def cmd_set(args) -> int:
+    service = service_from_page(args)
+    service.start()
+    report = service.set_meta(args.source, title=getattr(args, "title", None), date=getattr(args, "date", None))
+    print(f"Saved. Index: {report.summary()}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -159,6 +212,33 @@ def build_parser() -> argparse.ArgumentParser:
     _common(sp)
     sp.set_defaults(func=cmd_bench)
 
+    sp = sub.add_parser("add", help="add articles (.txt, .md, saved web pages .html/.htm, .pdf, or folders of them)")
+    sp.add_argument("paths", nargs="+", type=Path)
+    sp.add_argument("--replace", action="store_true", help="replace an added article that has the same name")
+    _common(sp, model=False)
+    sp.set_defaults(func=cmd_add)
+
+    sp = sub.add_parser("list", help="list the collection: date and where it came from, passages, title")
+    _common(sp, model=False)
+    sp.set_defaults(func=cmd_list)
+
+    sp = sub.add_parser("remove", help="remove an added article (by the name `rag list` shows)")
+    sp.add_argument("source")
+    _common(sp, model=False)
+    sp.set_defaults(func=cmd_remove)
+
+    sp = sub.add_parser("set-date", help="correct an added article's date (YYYY, YYYY-MM or YYYY-MM-DD; '' clears)")
+    sp.add_argument("source")
+    sp.add_argument("date")
+    _common(sp, model=False)
+    sp.set_defaults(func=cmd_set)
+
+    sp = sub.add_parser("set-title", help="correct an added article's title")
+    sp.add_argument("source")
+    sp.add_argument("title")
+    _common(sp, model=False)
+    sp.set_defaults(func=cmd_set)
+
     sp = sub.add_parser("chat", help="start the chat web page")
     sp.add_argument("--host", default="127.0.0.1")
     sp.add_argument("--port", type=int, default=7860)
@@ -172,6 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _common(sp, model: bool = True) -> None:
     sp.add_argument("--corpus", action="append", type=Path, help="article folder (repeatable; default: seeds/)")
     sp.add_argument("--index-dir", type=Path, help="where the index lives (default: user cache; env RAG_INDEX_DIR)")
+    sp.add_argument("--data-dir", type=Path, help="the folder of your added articles, one collection per folder "
+                                                  "(env RAG_DATA_DIR; default: user data folder)")
     if model:
         sp.add_argument("--model", type=Path, help="a GGUF file (env RAG_MODEL); 'tiny' for the test model")
         sp.add_argument("--llm-url", help="OpenAI-compatible endpoint instead of in-process llama.cpp (env RAG_LLM_URL)")

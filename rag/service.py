@@ -5,9 +5,8 @@ added, when the model loads or what an error looks like as JSON; they call this.
 """
 from __future__ import annotations
 
-import re
-import shutil
 import threading
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterator
@@ -15,15 +14,15 @@ from typing import Callable, Iterator
 from core.dates import is_iso
 from core.errors import CorpusError, RagError
 from core.records import Answer, Document
-from core.settings import DEFAULT_CORPUS, Settings
+from core.settings import Settings
 from embeddings.ingest import IngestReport, ingest
-from embeddings.reader import MAX_FILE_BYTES, article_problem, write_catalog_entry
+from embeddings.reader import MAX_FILE_BYTES, write_catalog_entry
+from rag import collection
 from rag.pipeline import Engine, Found, ask, ask_stream, open_engine
 
 __all__ = ["Added", "Found", "Service", "error_payload"]
 
 MAX_ADD_FILES = 20
-_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 Progress = Callable[[str, int, int], None]
 
 
@@ -35,6 +34,7 @@ class Added:
     problems: tuple[str, ...]
     report: IngestReport | None = None
     error: str | None = None  # the index update failed; the files are kept and indexed next time
+    notes: tuple[str, ...] = ()  # kept, with something to tell: renamed, replaced, read as another kind
 
 
 class Service:
@@ -105,23 +105,22 @@ class Service:
         """``rag.pipeline.ask`` on this collection."""
         return ask(self.engine, question, **kwargs)
 
-    def add_files(self, paths: list[Path], progress: Progress | None = None) -> Added:
-        """Copy article files into the added folder and index them; bad ones are named, not kept."""
+    def add_files(self, paths: list[Path], progress: Progress | None = None, replace: bool = False) -> Added:
+        """Convert and keep article files (text, saved web pages, PDFs) in the added folder, then index them;
+        each file refused is named with what to do, and the rest go through."""
         folder = self._writable_folder()
         if len(paths) > MAX_ADD_FILES:
             raise CorpusError(f"{len(paths)} files at once is too many; add at most {MAX_ADD_FILES} at a time.")
-        added, problems = [], []
+        taken = {src: collection.fingerprint(d.text) for src, d in self.documents().items()}
+        shipped = frozenset(s for s, d in self.documents().items() if Path(d.path).parent != folder)
+        added, notes, problems = [], [], []
         for p in map(Path, paths):
-            name = _SAFE_NAME.sub("_", p.name)
-            why = article_problem(p)
-            if why is None and (DEFAULT_CORPUS / name).exists():
-                why = "a shipped article has this name; rename the file"
-            if why:
-                problems.append(f"{p.name}: {why}")
-                continue
-            shutil.copyfile(p, folder / name)
-            added.append(name)
-        return self._index_added(added, problems, progress)
+            kept = collection.store_file(folder, p, taken, replace, shipped)
+            if kept.name:
+                added.append(kept.name)
+            if kept.message:
+                (notes if kept.name else problems).append(kept.message)
+        return self._index_added(added, problems, progress, tuple(notes))
 
     def add_text(self, title: str, date: str, text: str, progress: Progress | None = None) -> Added:
         """Save a pasted article with its title and optional date (YYYY, YYYY-MM or YYYY-MM-DD), and index it."""
@@ -133,10 +132,39 @@ class Service:
             raise CorpusError(f"Date {date!r} is not a date: write 2025, 2025-03 or 2025-03-25, or leave it empty.")
         if len(text.encode()) > MAX_FILE_BYTES:
             raise CorpusError(f"The text is larger than {MAX_FILE_BYTES // 2**20} MiB.")
-        name = (_SAFE_NAME.sub("_", title.lower())[:60].strip("_") or "article") + ".txt"
-        (folder / name).write_text(text + "\n", encoding="utf-8")
-        write_catalog_entry(folder, name, title, date or None)
-        return self._index_added([name], [], progress)
+        taken = {src: collection.fingerprint(d.text) for src, d in self.documents().items()}
+        same = next((s for s, fp in taken.items() if fp == collection.fingerprint(text)), None)
+        if same:
+            return Added((), (f"This text is already in the collection as {same!r}; it was not added again.",))
+        name, note = collection.free_name(collection.safe_stem(title.lower() + ".txt"), taken, False, frozenset(), title)
+        (folder / f"{name}.txt").write_text(text + "\n", encoding="utf-8")
+        write_catalog_entry(folder, f"{name}.txt", title, date or None, date_origin=date and "user",
+                            added=time.strftime("%Y-%m-%dT%H:%M:%S"))
+        return self._index_added([name], [], progress, (note,) if note else ())
+
+    def remove(self, source: str, progress: Progress | None = None) -> IngestReport:
+        """Take an added article out of the collection; answers stop citing it once this returns."""
+        self._check_own(source)
+        collection.remove(self._writable_folder(), source)
+        return self.reindex(progress)
+
+    def set_meta(self, source: str, title: str | None = None, date: str | None = None) -> IngestReport:
+        """Correct an added article's title or date; saved, re-indexed (no re-embedding) and used by date questions."""
+        self._check_own(source)
+        collection.set_meta(self._writable_folder(), source, title, date)
+        return self.reindex()
+
+    def articles(self) -> list[collection.ArticleRow]:
+        """The collection, newest first, with passages per article and which ones are read-only."""
+        files = self.engine.index.manifest.get("files", {})
+        return collection.rows(self.documents(), {s: f.get("chunks", 0) for s, f in files.items()}, self.added_dir)
+
+    def _check_own(self, source: str) -> None:
+        doc = self.documents().get(source)
+        if doc is None:
+            raise CorpusError(f"There is no article called {source!r}; the collection list shows their names.")
+        if self.added_dir is None or Path(doc.path).parent != self.added_dir:
+            raise CorpusError(f"{doc.title!r} is a shipped article ({source}); shipped articles are read-only.")
 
     def _writable_folder(self) -> Path:
         if self.added_dir is None:
@@ -144,13 +172,14 @@ class Service:
         self.added_dir.mkdir(parents=True, exist_ok=True)
         return self.added_dir
 
-    def _index_added(self, added: list[str], problems: list[str], progress: Progress | None) -> Added:
+    def _index_added(self, added: list[str], problems: list[str], progress: Progress | None,
+                     notes: tuple[str, ...] = ()) -> Added:
         if not added:
-            return Added((), tuple(problems))
+            return Added((), tuple(problems), notes=notes)
         try:
-            return Added(tuple(added), tuple(problems), self.reindex(progress))
+            return Added(tuple(added), tuple(problems), self.reindex(progress), notes=notes)
         except RagError as exc:
-            return Added(tuple(added), tuple(problems), None, str(exc))
+            return Added(tuple(added), tuple(problems), None, str(exc), notes)
 
 
 def error_payload(question: str, exc: RagError) -> dict:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from types import SimpleNamespace
 
 from core.errors import RagError
-from ui import handlers, render
+from ui import handlers, manage, render
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,7 @@ def create_app(service: handlers.Service):
         ui = _chat_area(gr, service)
         k, date_from, date_to = _settings_area(gr, service)
         add = _add_area(gr)
+        shelf = manage.build(gr)
 
         def keep(message, conv_):
             return handlers.enqueue(conv_, message), ""
@@ -47,8 +48,9 @@ def create_app(service: handlers.Service):
                 respond, *answer, concurrency_id="llm", trigger_mode="multiple", api_visibility="private")
         ui.stop.click(lambda c: c.stop(), conv, None, queue=False, api_visibility="private")
         ui.clear.click(_new_conversation, None, [conv, ui.chatbot, ui.sources], queue=False, api_visibility="private")
-        _wire_adding(gr, service, add, collection)
-        demo.load(lambda: _collection_text(service), None, collection, queue=False, api_visibility="private")
+        refresh, views = manage.wire(gr, service, shelf, collection, lambda: _collection_text(service))
+        _wire_adding(gr, service, add, refresh, views)
+        demo.load(refresh, None, views, api_visibility="private")  # per visitor: the collection as it is now
 
         def chat(question: str, k: int = 0, date_from: str = "", date_to: str = "") -> Iterator[tuple[list, str]]:
             """Stream one question's chat messages and sources panel (a conversation of its own)."""
@@ -107,7 +109,9 @@ def _settings_area(gr, service: handlers.Service):
 
 def _add_area(gr) -> SimpleNamespace:
     with gr.Accordion("Add articles", open=False):
-        files = gr.File(file_count="multiple", label="Upload article files (.txt or .md)", elem_id="upload")
+        files = gr.File(file_count="multiple", label="Upload articles: .txt, .md, saved web pages (.html, .htm), .pdf",
+                        elem_id="upload")
+        replace = gr.Checkbox(label="Replace an article of mine that has the same name", value=False)
         add_btn = gr.Button("Add files to the collection", elem_id="add-files")
         files_status = gr.Markdown(elem_id="upload-status")  # results next to the control that caused them
         with gr.Row():
@@ -116,22 +120,22 @@ def _add_area(gr) -> SimpleNamespace:
         text = gr.Textbox(label="Article text", lines=6)
         paste_btn = gr.Button("Add pasted article")
         paste_status = gr.Markdown(elem_id="paste-status")
-    return SimpleNamespace(files=files, add_btn=add_btn, files_status=files_status, title=title, date=date,
-                           text=text, paste_btn=paste_btn, paste_status=paste_status)
+    return SimpleNamespace(files=files, replace=replace, add_btn=add_btn, files_status=files_status, title=title,
+                           date=date, text=text, paste_btn=paste_btn, paste_status=paste_status)
 
 
-def _wire_adding(gr, service: handlers.Service, add: SimpleNamespace, collection) -> None:
-    def on_files(paths, progress=gr.Progress()):
-        return handlers.add_files(service, paths, _progress(progress))
+def _wire_adding(gr, service: handlers.Service, add: SimpleNamespace, refresh, views) -> None:
+    def on_files(paths, replace, progress=gr.Progress()):
+        return handlers.add_files(service, paths, _progress(progress), replace)
 
     def on_paste(title, date, text, progress=gr.Progress()):
         return handlers.add_pasted(service, title, date, text, _progress(progress))
 
-    add.add_btn.click(on_files, add.files, add.files_status, concurrency_id="index", api_visibility="private").then(
-        lambda: _collection_text(service), None, collection, api_visibility="private")
+    private = dict(api_visibility="private")
+    add.add_btn.click(on_files, [add.files, add.replace], add.files_status, concurrency_id="index",
+                      **private).then(refresh, None, views, **private)
     add.paste_btn.click(on_paste, [add.title, add.date, add.text], add.paste_status, concurrency_id="index",
-                        api_visibility="private").then(lambda: _collection_text(service), None, collection,
-                                                       api_visibility="private")
+                        **private).then(refresh, None, views, **private)
 
 
 def _progress(progress):

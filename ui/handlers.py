@@ -123,13 +123,13 @@ def ask_json(service: Service, question: str, k: int | None = None) -> dict:
         return error_payload(question, exc)
 
 
-def add_files(service: Service, paths: list[str] | None, progress=None) -> str:
+def add_files(service: Service, paths: list[str] | None, progress=None, replace: bool = False) -> str:
     """Add uploaded article files to the collection; bad ones are named, not kept."""
     paths = [p for p in (paths or []) if p]
     if not paths:
         return "Choose one or more article files first (drop them on the upload box, or click it)."
     try:
-        return _added_message(service.add_files([Path(p) for p in paths], progress))
+        return _added_message(service.add_files([Path(p) for p in paths], progress, replace))
     except RagError as exc:
         return f"⚠️ {render.esc(str(exc))}"
 
@@ -147,6 +147,7 @@ def _added_message(result: Added) -> str:
     if result.report:
         lines.append(f"✅ Added {', '.join(render.esc(a) for a in result.added)}. "
                      f"Index: {render.esc(result.report.summary())}")
+    lines += [f"ℹ️ {render.esc(n)}" for n in result.notes]
     if result.error:
         lines.append(f"⚠️ {render.esc(result.error)}")
     lines += [f"⚠️ Not added: {render.esc(p)}" for p in result.problems]

@@ -49,7 +49,8 @@ def answer_html(answer: Answer, turn: int) -> str:
     if answer.stopped:
         if answer.unfinished:
             parts.append(f'<span class="unfinished">{esc(answer.unfinished)}…</span>')
-        parts.append('<span class="stopped">⏹ Stopped</span>')
+        parts.append('<span class="stopped">Stopped</span>' if parts else
+                     '<span class="stopped">Stopped</span> before any answer was written; its evidence is under Sources.')
     return " ".join(parts)
 
 
@@ -73,6 +74,7 @@ def _entry(turn: int, n: int, title: str, date: str | None, body: str, meta: str
 
 LOOKING = '<p class="evidence-note">Looking for evidence…</p>'
 EVIDENCE_NOTE = "<b>Evidence</b> given to the model; the answer is being written."
+STOPPED_NOTE = "<b>Evidence</b> given to the model before it was stopped:"
 CLOSEST_NOTE = "<b>Closest sentences</b> (none of them answers the question):"
 
 
@@ -96,7 +98,9 @@ def sources_html(answer: Answer | None, documents: dict[str, Document], turn: in
         return "<div class='sources-empty'>Each answer's sources appear here.</div>"
     if answer.refused or not answer.citations:
         if answer.evidence:
-            return evidence_html(answer.evidence, documents, turn, CLOSEST_NOTE, open_=False)
+            stopped = answer.stopped
+            return evidence_html(answer.evidence, documents, turn, STOPPED_NOTE if stopped else CLOSEST_NOTE,
+                                 open_=stopped)
         items = ["<p><b>Closest passages</b> (none of them answers the question):</p>"]
         items += [_entry(turn, i, h.chunk.title, h.chunk.date, html.escape(h.chunk.text), open_=False)
                   for i, h in enumerate(answer.retrieved, 1)]
@@ -173,15 +177,16 @@ document.addEventListener('click', (e) => {
   el.scrollIntoView({block: 'center'});
   el.classList.add('flash'); setTimeout(() => el.classList.remove('flash'), 1500);
 });
-document.addEventListener('input', (e) => {
-  const box = e.target.closest && e.target.closest('#question');
-  const counter = document.querySelector('#counter [data-limit]');
+setInterval(() => {  // also after the server empties the box, which fires no input event
+  const box = document.querySelector('#question textarea');
+  const counter = document.querySelector('#counter-text');
   if (!box || !counter) return;
-  const n = e.target.value.length, limit = +counter.dataset.limit;
-  counter.textContent = n.toLocaleString('en') + ' / ' + limit.toLocaleString('en') + ' characters' +
+  const n = box.value.length, limit = +counter.dataset.limit;
+  const text = n.toLocaleString('en') + ' / ' + limit.toLocaleString('en') + ' characters' +
     (n > limit ? ': too long, shorten it to the question itself' : '');
+  if (counter.textContent !== text) counter.textContent = text;
   counter.classList.toggle('over', n > limit);
-});
+}, 250);
 </script>"""
 
 
