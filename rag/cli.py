@@ -212,6 +212,19 @@ def build_parser() -> argparse.ArgumentParser:
     _common(sp)
     sp.set_defaults(func=cmd_bench)
 
+    _collection_parsers(sub)
+    sp = sub.add_parser("chat", help="start the chat web page")
+    sp.add_argument("--host", default="127.0.0.1")
+    sp.add_argument("--port", type=int, default=7860)
+    sp.add_argument("--share", action="store_true", help="ask Gradio for a public link (off by default)")
+    sp.add_argument("--auth", help="user:password, required when --host is not loopback")
+    _common(sp)
+    sp.set_defaults(func=cmd_chat)
+    return p
+
+
+def _collection_parsers(sub) -> None:
+    """``rag add``, ``list``, ``remove``, ``set-date`` and ``set-title``: the user's own articles."""
     sp = sub.add_parser("add", help="add articles (.txt, .md, saved web pages .html/.htm, .pdf, or folders of them)")
     sp.add_argument("paths", nargs="+", type=Path)
     sp.add_argument("--replace", action="store_true", help="replace an added article that has the same name")
@@ -239,14 +252,6 @@ def build_parser() -> argparse.ArgumentParser:
     _common(sp, model=False)
     sp.set_defaults(func=cmd_set)
 
-    sp = sub.add_parser("chat", help="start the chat web page")
-    sp.add_argument("--host", default="127.0.0.1")
-    sp.add_argument("--port", type=int, default=7860)
-    sp.add_argument("--share", action="store_true", help="ask Gradio for a public link (off by default)")
-    sp.add_argument("--auth", help="user:password, required when --host is not loopback")
-    _common(sp)
-    sp.set_defaults(func=cmd_chat)
-    return p
 
 
 def _common(sp, model: bool = True) -> None:

@@ -95,7 +95,7 @@ def test_finish_with_scripted_model_text(seed_engine):
     assert not a.refused and "40 tanks" not in a.text and "do not state the rest" in a.text  # an honest partial
     assert [s.supported for s in a.sentences] == [True, False] and "40" in a.sentences[1].reason
     a = finish(seed_engine, q, "The Eiffel Tower is 330 metres tall [1].", r, found)
-    assert a.refused and "not supported" in a.reason or "no sentence" in a.reason
+    assert a.refused and "no sentence" in a.detail
 
 
 class SlowLLM:
@@ -106,7 +106,7 @@ class SlowLLM:
     def count_tokens(self, text):
         return len(text) // 4
 
-    def stream(self, messages, max_tokens, temperature, timeout_s):
+    def stream(self, messages, max_tokens, temperature, timeout_s, stop=None):
         from rag.llm import Usage
 
         yield "The Russian warship Gremyashiy visited Yangon in October 2021."
