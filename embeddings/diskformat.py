@@ -9,6 +9,7 @@ Layout of ``index_dir``::
         chunks.jsonl         one chunk per line (chunk_id, source, start, end, text, ...)
         vectors.npy          (n_chunks, 384) float32, row i = chunk i
         index.faiss          the FAISS index over vectors.npy
+        lexical/             the BM25 index over title + text of each chunk (bm25s arrays, df.json)
 
 A new version is written to a temporary folder, renamed into place and only then named in CURRENT
 (an atomic ``os.replace``), so a process killed at any moment leaves the previous version live.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import shutil
 import time
@@ -34,13 +36,15 @@ from core.text import sentence_spans
 from embeddings import vectors as vec
 from embeddings.lexical import BM25
 
+log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 _REBUILD = "Rebuild it from the articles."
 
 
 @dataclass(frozen=True)
 class LoadedIndex:
-    """A version of the index loaded in memory; its BM25 model is built on first use."""
+    """A version of the index loaded in memory; its BM25 model is loaded (memory-mapped) on first use, or built
+    when the version predates ``lexical/`` or it does not match."""
 
     path: Path
     manifest: dict
@@ -55,7 +59,15 @@ class LoadedIndex:
 
     @cached_property
     def lexical(self) -> BM25:
-        return BM25([f"{c.title}\n{c.text}" for c in self.chunks])
+        folder = self.path / "lexical"
+        if (folder / "df.json").is_file():
+            try:
+                loaded = BM25.load(folder)
+                if loaded.size == len(self.chunks):
+                    return loaded
+            except (OSError, ValueError, KeyError) as exc:
+                log.warning("Rebuilding the lexical index of %s in memory: %s.", self.path, exc)
+        return lexical_index(self.chunks)
 
     @cached_property
     def _sentences(self) -> dict[str, list[tuple[int, int]]]:
@@ -94,6 +106,11 @@ def current_version(index_dir: Path) -> Path | None:
         raise IndexStateError(f"The index at {index_dir} names a version {name!r} that is not there. {_REBUILD}",
                               Hint.REBUILD_INDEX)
     return path
+
+
+def lexical_index(chunks: list[Chunk]) -> BM25:
+    """BM25 over each chunk's title and text."""
+    return BM25([f"{c.title}\n{c.text}" for c in chunks])
 
 
 def _read_jsonl(path: Path) -> list[dict]:
@@ -176,6 +193,7 @@ def write_version(index_dir: Path, manifest: dict, docs: list[Document], chunks:
             f.flush()
             os.fsync(f.fileno())
         vec.save_index(vec.build_index(vectors, exact_max), tmp / "index.faiss")
+        lexical_index(chunks).save(tmp / "lexical")
         _fsync_write(tmp / "manifest.json", json.dumps(manifest, indent=2).encode("utf-8"))
         final = index_dir / name
         os.rename(tmp, final)

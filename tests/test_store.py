@@ -152,3 +152,22 @@ def test_failed_write_keeps_previous_index(corpus, settings_for, monkeypatch):
     assert current_version(s.resolved_index_dir) == before
     assert not list(s.resolved_index_dir.glob(".tmp-*"))
     assert "new" not in load_index(s).documents
+
+
+def test_lexical_index_is_loaded_from_the_version_not_rebuilt(corpus, settings_for, monkeypatch):
+    import shutil
+
+    from embeddings import diskformat
+
+    s = settings_for(corpus)
+    ingest(s)
+    live = current_version(s.resolved_index_dir)
+    assert (live / "lexical" / "df.json").is_file()
+    built = diskformat.lexical_index(load_index(s).chunks)
+    monkeypatch.setattr(diskformat, "lexical_index", lambda chunks: pytest.fail("rebuilt instead of loaded"))
+    loaded = load_index(s).lexical
+    for q in ("Rosatom nuclear power plant", "Victory Day parade Moscow", "Morgan Michaels"):
+        assert [list(x) for x in loaded.top(q, 10)] == [list(x) for x in built.top(q, 10)]
+    monkeypatch.undo()
+    shutil.rmtree(live / "lexical")  # a version written before lexical/ existed still serves, built in memory
+    assert load_index(s).lexical.top("Morgan Michaels", 3)[0].size
