@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from core.errors import CorpusError
@@ -57,7 +57,7 @@ def convert(name: str, raw: bytes) -> Converted:
         raise ConversionError(f"{name} is not an article file (it looks like an image or an archive); "
                               f"save the article as .html, .pdf or .txt.")
     out = _pdf(name, raw) if kind == "pdf" else _html(name, raw) if kind == "html" else Converted("", "text")
-    return Converted(out.text, out.kind, out.title, out.author, out.date, out.date_origin, time.perf_counter() - t0)
+    return replace(out, seconds=time.perf_counter() - t0)
 
 
 def _html(name: str, raw: bytes) -> Converted:

@@ -67,9 +67,14 @@ def _catalog_list(folder: Path) -> list[dict]:
 
 
 def _write_catalog(folder: Path, articles: list[dict]) -> None:
-    path = folder / "catalog.json"
-    tmp = path.with_name(f".catalog-{os.getpid()}.json")
-    tmp.write_text(json.dumps({"articles": articles}, indent=2, ensure_ascii=False), encoding="utf-8")
+    write_atomic(folder / "catalog.json", json.dumps({"articles": articles}, indent=2, ensure_ascii=False).encode())
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``path`` through a temporary file and a rename: readers see the old file or the new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
     os.replace(tmp, path)
 
 

@@ -10,7 +10,6 @@ Layout of the folder::
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import time
 from dataclasses import dataclass
@@ -19,9 +18,9 @@ from pathlib import Path
 from core.dates import is_iso
 from core.errors import CorpusError
 from core.records import Document
-from embeddings.convert import HTML_SUFFIXES, PDF_SUFFIXES, ConversionError, convert, sniff
+from embeddings.convert import HTML_SUFFIXES, PDF_SUFFIXES, ConversionError, Converted, convert, sniff
 from embeddings.reader import (MAX_FILE_BYTES, SUFFIXES, catalog_entry, decode_article, drop_catalog_entry,
-                               write_catalog_entry)
+                               write_atomic, write_catalog_entry)
 
 ACCEPTED = SUFFIXES + HTML_SUFFIXES + PDF_SUFFIXES
 MAX_UPLOAD_BYTES = 20 * 2**20  # a saved page with inline images, or a PDF; the text kept is far smaller
@@ -72,18 +71,34 @@ def store_file(folder: Path, path: Path, taken: dict[str, str], replace: bool = 
     shown = Path(str(path).replace("\\", "/")).name
     try:
         raw = _read(path, shown)
-        text, meta = _text_of(shown, raw)
+        article, note = _text_of(shown, raw)
     except ConversionError as exc:
         return Stored(None, str(exc))
-    same = next((s for s, fp in taken.items() if fp == fingerprint(text)), None)
+    kept = _store(folder, shown, safe_stem(shown), article, raw, taken, replace, shipped)
+    return replace_note(kept, note) if note else kept
+
+
+def store_text(folder: Path, title: str, date: str | None, text: str, taken: dict[str, str]) -> Stored:
+    """Keep a pasted article (title, optional ISO date given by the user) like a file."""
+    article = Converted(text, "text", title, None, date, "user" if date else None)
+    return _store(folder, title, safe_stem(title.lower() + ".txt"), article, b"", taken, False, frozenset())
+
+
+def _store(folder: Path, shown: str, stem: str, article: Converted, raw: bytes, taken: dict[str, str],
+           replace: bool, shipped: frozenset[str]) -> Stored:
+    same = next((s for s, fp in taken.items() if fp == fingerprint(article.text)), None)
     if same is not None:
         return Stored(None, f"{shown} is already in the collection as {same!r}; it was not added again.")
-    name, note = free_name(safe_stem(shown), taken, replace, shipped, shown)
+    name, note = free_name(stem, taken, replace, shipped, shown)
     if name is None:
         return Stored(None, note)
-    _keep(folder, name, shown, raw, text, meta)
-    taken[name] = fingerprint(text)
-    return Stored(name, " ".join(filter(None, [meta.get("note"), note])), meta.get("seconds", 0.0))
+    _keep(folder, name, shown, raw, article)
+    taken[name] = fingerprint(article.text)
+    return Stored(name, note, article.seconds)
+
+
+def replace_note(kept: Stored, note: str) -> Stored:
+    return Stored(kept.name, " ".join(filter(None, [note, kept.message])), kept.seconds)
 
 
 def _read(path: Path, shown: str) -> bytes:
@@ -100,25 +115,21 @@ def _read(path: Path, shown: str) -> bytes:
         raise ConversionError(f"{shown} cannot be read ({exc.strerror or exc}).") from exc
 
 
-def _text_of(shown: str, raw: bytes) -> tuple[str, dict]:
-    """The article text and its metadata, converting by what the bytes are (an extension may lie)."""
-    kind, claimed = sniff(raw), _KIND_OF_SUFFIX[Path(shown).suffix.lower()]
-    if kind == "text":
+def _text_of(shown: str, raw: bytes) -> tuple[Converted, str]:
+    """The article and what to tell about it, converting by what the bytes are (an extension may lie)."""
+    if sniff(raw) == "text":
         text, why = decode_article(raw)
         if text is None:
             raise ConversionError(f"{shown}: {why}.")
-        out = {"kind": "text", "seconds": 0.0}
+        article = Converted(text, "text")
     else:
-        c = convert(shown, raw)
-        text = c.text
-        out = {"kind": c.kind, "title": c.title, "author": c.author, "date": c.date, "date_origin": c.date_origin,
-               "seconds": c.seconds}
-    if len(text.encode()) > MAX_FILE_BYTES:
-        raise ConversionError(f"{shown}: its text is {len(text.encode()) / 2**20:.1f} MiB; articles of at most "
-                              f"{MAX_FILE_BYTES // 2**20} MiB are indexed. Split it into several files.")
-    if out["kind"] != claimed:
-        out["note"] = f"{shown} is really {_KIND_WORDS[out['kind']]}; it was read as one."
-    return text, out
+        article = convert(shown, raw)
+    if len(article.text.encode()) > MAX_FILE_BYTES:
+        raise ConversionError(f"{shown}: its text is {len(article.text.encode()) / 2**20:.1f} MiB; articles of at "
+                              f"most {MAX_FILE_BYTES // 2**20} MiB are indexed. Split it into several files.")
+    claimed = _KIND_OF_SUFFIX[Path(shown).suffix.lower()]
+    note = f"{shown} is really {_KIND_WORDS[article.kind]}; it was read as one." if article.kind != claimed else ""
+    return article, note
 
 
 def free_name(stem: str, taken: dict[str, str], replace: bool, shipped: frozenset[str],
@@ -138,24 +149,17 @@ def free_name(stem: str, taken: dict[str, str], replace: bool, shipped: frozense
                            f"'{stem}-{n}' (to replace the old one instead, add it again with Replace).")
 
 
-def _keep(folder: Path, name: str, shown: str, raw: bytes, text: str, meta: dict) -> None:
+def _keep(folder: Path, name: str, shown: str, raw: bytes, article: Converted) -> None:
     """Original first, then catalog, then the text (whose presence makes it an article), each written atomically."""
     original = None
-    if meta["kind"] != "text":
-        original = f"originals/{name}{'.pdf' if meta['kind'] == 'pdf' else '.html'}"
-        _atomic(folder / original, raw)
-    date = meta.get("date") if meta.get("date") and is_iso(meta["date"]) else None
-    write_catalog_entry(folder, f"{name}.txt", meta.get("title") or Path(shown).stem, date,
-                        date_origin=date and meta.get("date_origin"), author=meta.get("author"), original=original,
+    if article.kind != "text":
+        original = f"originals/{name}{'.pdf' if article.kind == 'pdf' else '.html'}"
+        write_atomic(folder / original, raw)
+    date = article.date if article.date and is_iso(article.date) else None
+    write_catalog_entry(folder, f"{name}.txt", article.title or Path(shown).stem, date,
+                        date_origin=date and article.date_origin, author=article.author, original=original,
                         added=time.strftime("%Y-%m-%dT%H:%M:%S"), converted_from=shown if original else None)
-    _atomic(folder / f"{name}.txt", text.encode("utf-8"))
-
-
-def _atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    write_atomic(folder / f"{name}.txt", article.text.encode("utf-8"))
 
 
 def remove(folder: Path, source: str) -> str:

@@ -6,7 +6,6 @@ added, when the model loads or what an error looks like as JSON; they call this.
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterator
@@ -16,7 +15,7 @@ from core.errors import CorpusError, RagError
 from core.records import Answer, Document
 from core.settings import Settings
 from embeddings.ingest import IngestReport, ingest
-from embeddings.reader import MAX_FILE_BYTES, write_catalog_entry
+from embeddings.reader import MAX_FILE_BYTES
 from rag import collection
 from rag.pipeline import Engine, Found, ask, ask_stream, open_engine
 
@@ -111,7 +110,7 @@ class Service:
         folder = self._writable_folder()
         if len(paths) > MAX_ADD_FILES:
             raise CorpusError(f"{len(paths)} files at once is too many; add at most {MAX_ADD_FILES} at a time.")
-        taken = {src: collection.fingerprint(d.text) for src, d in self.documents().items()}
+        taken = self._fingerprints()
         shipped = frozenset(s for s, d in self.documents().items() if Path(d.path).parent != folder)
         added, notes, problems = [], [], []
         for p in map(Path, paths):
@@ -132,15 +131,10 @@ class Service:
             raise CorpusError(f"Date {date!r} is not a date: write 2025, 2025-03 or 2025-03-25, or leave it empty.")
         if len(text.encode()) > MAX_FILE_BYTES:
             raise CorpusError(f"The text is larger than {MAX_FILE_BYTES // 2**20} MiB.")
-        taken = {src: collection.fingerprint(d.text) for src, d in self.documents().items()}
-        same = next((s for s, fp in taken.items() if fp == collection.fingerprint(text)), None)
-        if same:
-            return Added((), (f"This text is already in the collection as {same!r}; it was not added again.",))
-        name, note = collection.free_name(collection.safe_stem(title.lower() + ".txt"), taken, False, frozenset(), title)
-        (folder / f"{name}.txt").write_text(text + "\n", encoding="utf-8")
-        write_catalog_entry(folder, f"{name}.txt", title, date or None, date_origin=date and "user",
-                            added=time.strftime("%Y-%m-%dT%H:%M:%S"))
-        return self._index_added([name], [], progress, (note,) if note else ())
+        kept = collection.store_text(folder, title, date or None, text + "\n", self._fingerprints())
+        if kept.name is None:
+            return Added((), (kept.message,))
+        return self._index_added([kept.name], [], progress, (kept.message,) if kept.message else ())
 
     def remove(self, source: str, progress: Progress | None = None) -> IngestReport:
         """Take an added article out of the collection; answers stop citing it once this returns."""
@@ -158,6 +152,9 @@ class Service:
         """The collection, newest first, with passages per article and which ones are read-only."""
         files = self.engine.index.manifest.get("files", {})
         return collection.rows(self.documents(), {s: f.get("chunks", 0) for s, f in files.items()}, self.added_dir)
+
+    def _fingerprints(self) -> dict[str, str]:
+        return {src: collection.fingerprint(d.text) for src, d in self.documents().items()}
 
     def _check_own(self, source: str) -> None:
         doc = self.documents().get(source)

@@ -8,23 +8,24 @@ from types import SimpleNamespace
 
 from core.dates import human_date
 from core.errors import RagError
+from rag.collection import ArticleRow
 from rag.service import Service
 from ui import render
 
 COLUMNS = ["Date", "Date from", "Title", "Passages", "Name", "Added", "Original file"]
 
 
-def table(service: Service) -> list[list]:
+def table(articles: list[ArticleRow]) -> list[list]:
     """One row per article, newest first; ISO dates so that sorting the column sorts by time."""
     return [[r.date or "undated", r.date_origin or "", r.title, r.passages, r.source + (" (shipped)" if r.read_only else ""),
-             (r.added or "").replace("T", " "), r.original or ""] for r in service.articles()]
+             (r.added or "").replace("T", " "), r.original or ""] for r in articles]
 
 
-def timeline(service: Service):
+def timeline(articles: list[ArticleRow]):
     """The dated articles as points on a time axis (hover: title and date), coloured by where the date came from."""
     import pandas as pd
 
-    rows = [r for r in service.articles() if r.date]
+    rows = [r for r in articles if r.date]
     return pd.DataFrame({"date": pd.to_datetime([_full(r.date) for r in rows]),
                          "passages": [r.passages for r in rows], "title": [r.title for r in rows],
                          "when": [human_date(r.date) for r in rows], "date from": [r.date_origin or "" for r in rows]})
@@ -34,9 +35,9 @@ def _full(date: str) -> str:
     return date + "-01" * (2 - date.count("-"))  # "2025-03" -> "2025-03-01"
 
 
-def choices(service: Service) -> list[tuple[str, str]]:
+def choices(articles: list[ArticleRow]) -> list[tuple[str, str]]:
     """The articles a user may correct or remove (the ones they added), as (label, name)."""
-    return [(f"{r.title} ({r.source})", r.source) for r in service.articles() if not r.read_only]
+    return [(f"{r.title} ({r.source})", r.source) for r in articles if not r.read_only]
 
 
 def remove(service: Service, source: str | None) -> str:
@@ -84,7 +85,8 @@ def build(gr) -> SimpleNamespace:
 def wire(gr, service: Service, m: SimpleNamespace, header, line) -> callable:
     """Connect the controls; returns ``refresh`` (header, table, timeline, choices) for other events to chain."""
     def refresh():
-        return line(), table(service), timeline(service), gr.update(choices=choices(service), value=None)
+        articles = service.articles()  # once per refresh, for the table, the timeline and the choices
+        return line(), table(articles), timeline(articles), gr.update(choices=choices(articles), value=None)
 
     views = [header, m.grid, m.plot, m.pick]
     private = dict(api_visibility="private")
