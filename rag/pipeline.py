@@ -42,9 +42,14 @@ class Engine:
 
 @dataclass(frozen=True)
 class Found:
-    """What ``ask_stream`` yields before the model runs: the evidence it will be given."""
+    """What ``find`` returns and ``ask_stream`` yields before the model runs: the question as cleaned, its
+    retrieval and the evidence the model will be given (none when the retrieval already declines)."""
 
     evidence: tuple[Evidence, ...]
+    question: str = ""
+    retrieval: Retrieval | None = None
+    history: tuple[tuple[str, str], ...] = ()
+    seconds: float = 0.0  # question in -> evidence chosen
 
 
 @dataclass(frozen=True)
@@ -139,36 +144,51 @@ def estimate_tokens(text: str) -> int:
     return len(text) // 4 + 1
 
 
+def find(engine: Engine, question: str, history: list[tuple[str, str]] = (), k: int | None = None,
+         mode: str | None = None, date_range: tuple[str | None, str | None] | None = None) -> Found:
+    """The question's retrieval and evidence, without the model (the page shows them before the model runs).
+
+    Raises ``QuestionError`` for an unusable question."""
+    s = engine.settings
+    t0 = time.perf_counter()
+    question = clean_question(question, s)
+    k = checked_k(k, s)
+    history = tuple(history or ())
+    retrieval = retrieve(question, engine.index, engine.embedder, s, k=k, query=retrieval_query(question, history),
+                         mode=mode, date_range=date_range)
+    found: tuple[Evidence, ...] = ()
+    if not retrieval.decline_reason:
+        found = evidence.select(question, retrieval.query_vector, retrieval.hits, engine.index, engine.embedder,
+                                retrieval.dates, s.evidence_tokens, estimate_tokens)
+    return Found(found, question, retrieval, history, time.perf_counter() - t0)
+
+
 def ask_stream(engine: Engine, question: str, history: list[tuple[str, str]] = (), k: int | None = None,
                mode: str | None = None, date_range: tuple[str | None, str | None] | None = None,
-               check_citations: bool | None = None, stop: threading.Event | None = None) -> Iterator[str | Answer]:
-    """Yield the answer's text pieces as the model writes them, then the final checked ``Answer``. Setting
+               check_citations: bool | None = None, stop: threading.Event | None = None,
+               found: Found | None = None) -> Iterator[Found | str | Answer]:
+    """Yield the evidence (``Found``), then the answer's text pieces as the model writes them, then the final
+    checked ``Answer``. ``found``: the result of ``find`` for this question, when already computed. Setting
     ``stop`` ends the generation (prompt processing included); the answer keeps what was written, checked.
 
     Raises ``QuestionError`` for an unusable question and ``ModelError``/``GenerationError`` for model trouble.
     """
     s = engine.settings
-    t0 = time.perf_counter()
-    question = clean_question(question, s)
-    k = checked_k(k, s)
-    history = list(history or [])
-    retrieval = retrieve(question, engine.index, engine.embedder, s, k=k, query=retrieval_query(question, history),
-                         mode=mode, date_range=date_range)
+    found = found or find(engine, question, history, k, mode, date_range)
+    t0 = time.perf_counter() - found.seconds
+    question, retrieval = found.question, found.retrieval
     if retrieval.decline_reason:
-        now = time.perf_counter() - t0
         yield _answer(question, _declined(retrieval.decline_reason, bool(retrieval.hits), (),
                                           retrieval.decline_detail), retrieval, (),
-                      Timings(retrieval.seconds, now, total_s=now))
+                      Timings(retrieval.seconds, found.seconds, total_s=found.seconds))
         return
-    found = evidence.select(question, retrieval.query_vector, retrieval.hits, engine.index, engine.embedder,
-                            retrieval.dates, s.evidence_tokens, estimate_tokens)
-    yield Found(found)
+    yield found
     llm = engine.llm
     pieces: list[str] = []
     usage, first = Usage(), None
     t_gen = time.perf_counter()
-    for piece in llm.stream(build_messages(question, found, history), s.max_tokens, s.temperature, s.gen_timeout_s,
-                            stop):
+    for piece in llm.stream(build_messages(question, found.evidence, list(found.history)), s.max_tokens,
+                            s.temperature, s.gen_timeout_s, stop):
         if isinstance(piece, Usage):
             usage = piece
             continue
@@ -180,10 +200,11 @@ def ask_stream(engine: Engine, question: str, history: list[tuple[str, str]] = (
     t_check = time.perf_counter()
     draft = "".join(pieces)
     finished, unfinished = split_unfinished(draft) if usage.stopped else (draft.strip(), "")
-    checked = finish(engine, question, finished, retrieval, found,
+    checked = finish(engine, question, finished, retrieval, found.evidence,
                      check_citations if check_citations is not None else s.check_citations)
     timings = Timings(retrieval.seconds, first, generate_s, time.perf_counter() - t_check, time.perf_counter() - t0)
-    yield _answer(question, checked, retrieval, found, timings, usage, llm.name, s.gen_timeout_s, draft, unfinished)
+    yield _answer(question, checked, retrieval, found.evidence, timings, usage, llm.name, s.gen_timeout_s, draft,
+                  unfinished)
 
 
 def finish(engine: Engine, question: str, raw: str, retrieval: Retrieval, found: tuple[Evidence, ...],

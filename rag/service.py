@@ -17,7 +17,7 @@ from core.settings import Settings
 from embeddings.ingest import IngestReport, ingest
 from embeddings.reader import MAX_FILE_BYTES
 from rag import collection
-from rag.pipeline import Engine, Found, ask, ask_stream, open_engine
+from rag.pipeline import Engine, Found, ask, ask_stream, find, open_engine
 
 __all__ = ["Added", "Found", "Service", "error_payload"]
 
@@ -95,6 +95,10 @@ class Service:
         if s.model_path:
             return Path(s.model_path).name
         return "Qwen2.5-Coder-1.5B-Instruct (Q4_K_M)"
+
+    def find(self, question: str, **kwargs) -> Found:
+        """``rag.pipeline.find`` on this collection: the question's evidence, without the model."""
+        return find(self.engine, question, **kwargs)
 
     def ask_stream(self, question: str, **kwargs) -> Iterator[Found | str | Answer]:
         """``rag.pipeline.ask_stream`` on this collection: the evidence found, the text as written, the answer."""

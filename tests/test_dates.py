@@ -43,6 +43,6 @@ def test_prompt_asks_for_the_year_of_a_bare_month():
     from core.records import Evidence
 
     hits = [Evidence("a", "T", "2025-03", 0, 5, "text.", "a#0", 1.0)]
-    user = build_messages("What was signed in March?", hits)[1]["content"]
+    user = build_messages("What was signed in March?", hits)[-1]["content"]
     assert "March without a year" in user and "(March 2025)" in user
-    assert "without a year" not in build_messages("What was signed in March 2025?", hits)[1]["content"]
+    assert "without a year" not in build_messages("What was signed in March 2025?", hits)[-1]["content"]

@@ -432,3 +432,35 @@ def test_browser_collection_upload_table_date_fix_ask_and_remove(browser, server
     page.wait_for_function(LAST_FINAL, arg=4, timeout=120_000)
     assert "Hospital ship calls at Thilawa" not in page.locator("#turn-2").inner_text()  # never cited again
     page.close()
+
+
+@pytest.mark.browser
+def test_browser_shows_the_evidence_while_the_model_endpoint_hangs(browser, tmp_path):
+    """The evidence is found outside the model's queue: it is on screen while the endpoint has not answered,
+    and stays when the page then says the model did not answer."""
+    import socket
+
+    from ui.app import serve
+
+    hung = socket.socket()
+    hung.bind(("127.0.0.1", 0))
+    hung.listen(4)  # accepts connections, never answers
+    s = Settings.load(corpus_dirs=(SEEDS,), index_dir=tmp_path / "index", gen_timeout_s=6,
+                      llm_url=f"http://127.0.0.1:{hung.getsockname()[1]}/v1")
+    svc = handlers.ChatService(s, upload_dir=tmp_path / "uploads")
+    svc.start()
+    port = free_port()
+    demo = serve(svc, "127.0.0.1", port, block=False)
+    try:
+        page = _page(browser, f"http://127.0.0.1:{port}/")
+        _ask(page, QUESTION)
+        page.wait_for_selector("#sources .evidence-note", timeout=30_000)
+        assert "Gremyashiy" in page.locator("#sources").inner_text()
+        assert "did not answer" not in page.locator("#chat").inner_text()  # the model has not answered yet
+        page.wait_for_function("() => document.querySelector('#chat').innerText.includes('did not answer')",
+                               timeout=60_000)
+        assert page.locator("#sources .evidence-note").count() == 1  # the evidence stays
+        page.close()
+    finally:
+        demo.close()
+        hung.close()

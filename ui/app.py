@@ -42,10 +42,16 @@ def create_app(service: handlers.Service):
         # a question is kept (and the box emptied) at once, outside the queue; answers then come one at a time.
         # "multiple": a question asked while the last one is still ending waits its turn instead of being dropped
         now = dict(queue=False, trigger_mode="multiple", api_visibility="private")
-        answer = ([conv, k, date_from, date_to], [ui.chatbot, ui.sources, ui.box])
+        def evidence(conv_, k_, d_from, d_to):
+            return handlers.find_next(service, conv_, k_, d_from, d_to)
+
+        # then its evidence is found, also outside the queue, and shown while the model is busy
+        asked = [conv, k, date_from, date_to]
         for trigger in (ui.box.submit, ui.send.click, ui.examples.load_input_event.then):
             trigger(keep, [ui.box, conv], [ui.chatbot, ui.box], **now).then(
-                respond, *answer, concurrency_id="llm", trigger_mode="multiple", api_visibility="private")
+                evidence, asked, ui.sources, **now).then(
+                respond, asked, [ui.chatbot, ui.sources, ui.box], concurrency_id="llm", trigger_mode="multiple",
+                api_visibility="private")
         ui.stop.click(lambda c: c.stop(), conv, None, queue=False, api_visibility="private")
         ui.clear.click(_new_conversation, None, [conv, ui.chatbot, ui.sources], queue=False, api_visibility="private")
         refresh, views = manage.wire(gr, service, shelf, collection, lambda: _collection_text(service))

@@ -32,6 +32,7 @@ class Conversation:
     def __init__(self):
         self.turns: list[render.Turn] = []
         self.stop_event = threading.Event()
+        self.lock = threading.Lock()
 
     def messages(self) -> list[dict]:
         out = []
@@ -45,6 +46,20 @@ class Conversation:
     def stop(self) -> None:
         self.stop_event.set()
 
+    def history(self, turn: render.Turn) -> list[tuple[str, str]]:
+        """The (question, answer) pairs before ``turn`` that were answered, last three."""
+        return [(t.question, t.answer.answer) for t in self.turns[:turn.number - 1]
+                if t.answer and not t.answer.refused][-3:]
+
+    def claim(self, step: str) -> render.Turn | None:
+        """The oldest question not yet through ``step`` ("searched" or "started"), marked as taken."""
+        with self.lock:
+            turn = next((t for t in self.turns if not getattr(t, step) and not t.started and t.answer is None),
+                        None)
+            if turn is not None:
+                setattr(turn, step, True)
+            return turn
+
     def __deepcopy__(self, memo):  # Gradio copies a new session's state; each session already has its own
         return self
 
@@ -55,23 +70,41 @@ def enqueue(conv: Conversation, message: str) -> list[dict]:
     return conv.messages()
 
 
+def find_next(service: Service, conv: Conversation, k: int | None = None, date_from: str = "",
+              date_to: str = "") -> str:
+    """Find the evidence of the oldest question not yet searched, outside the queue, and return the sources
+    panel showing it: the reader sees it while the model is still busy (or loading). A question that cannot be
+    searched is left to ``answer_next``, which reports why."""
+    turn = conv.claim("searched")
+    if turn is None:
+        return conv.sources()
+    try:
+        found = service.find(turn.question, history=conv.history(turn), k=_k(k),
+                             date_range=_date_range(date_from, date_to))
+    except RagError:
+        return conv.sources()
+    with conv.lock:
+        if turn.answer is None:
+            turn.found = found
+            if found.evidence:
+                turn.sources = render.evidence_html(found.evidence, service.documents(), turn.number)
+    return conv.sources()
+
+
 def answer_next(service: Service, conv: Conversation, k: int | None = None, date_from: str = "",
                 date_to: str = "") -> Iterator[tuple[list, str, str | None]]:
     """Answer the oldest waiting question: yields (chat messages, sources panel HTML, text for the question box:
     None leaves the box as the user has it, a question that failed goes back to be fixed)."""
-    waiting = [t for t in conv.turns if t.answer is None and not t.started]
-    if not waiting:
+    turn = conv.claim("started")
+    if turn is None:
         return
-    turn = waiting[0]
-    turn.started = True
     conv.stop_event = threading.Event()  # a Stop pressed before this question does not end it
-    history = [(t.question, t.answer.answer) for t in conv.turns[:turn.number - 1]
-               if t.answer and not t.answer.refused][-3:]
     yield conv.messages(), conv.sources(), None
     raw = ""
     try:
-        for item in service.ask_stream(turn.question, history=history, k=_k(k),
-                                       date_range=_date_range(date_from, date_to), stop=conv.stop_event):
+        for item in service.ask_stream(turn.question, history=conv.history(turn), k=_k(k),
+                                       date_range=_date_range(date_from, date_to), stop=conv.stop_event,
+                                       found=turn.found):
             if isinstance(item, Found):
                 turn.sources = render.evidence_html(item.evidence, service.documents(), turn.number)
             elif isinstance(item, Answer):

@@ -127,7 +127,9 @@ class Turn:
     content: str
     sources: str
     answer: Answer | None = None
-    started: bool = False
+    started: bool = False  # its answer is being written (or was)
+    searched: bool = False  # its evidence is being found (or was), outside the queue
+    found: object = None  # rag.service.Found, once searched
 
 
 def turns_sources_html(turns: list[Turn]) -> str:
