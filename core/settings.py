@@ -77,6 +77,7 @@ class Settings:
     # citations
     check_citations: bool = True
     support_threshold: float = 0.45
+    judge: bool = False  # also ask the model "is this claim stated in passage [n]?" (rag.judge)
     # limits
     max_question_chars: int = 2000
 

@@ -40,6 +40,7 @@ def settings_from(args) -> Settings:
         gen_timeout_s=getattr(args, "timeout", None),
         max_tokens=getattr(args, "max_tokens", None),
         check_citations=False if getattr(args, "no_check", False) else None,
+        judge=True if getattr(args, "judge", False) else None,
     )
 
 
@@ -267,6 +268,8 @@ def _common(sp, model: bool = True) -> None:
         sp.add_argument("--timeout", type=float, help="generation time limit in seconds (default 120)")
         sp.add_argument("--max-tokens", type=int, help="answer length limit in tokens (default 256)")
         sp.add_argument("--no-check", action="store_true", help="skip the citation support check")
+        sp.add_argument("--judge", action="store_true", help="also ask the model whether each claim is stated "
+                                                             "in its passage (~40 tokens a claim)")
 
 
 def error_line(exc: RagError) -> str:

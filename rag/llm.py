@@ -6,6 +6,7 @@ stream, so two overlapping generations never share state.
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 import urllib.error
@@ -31,6 +32,21 @@ class Usage:
     generation_rate: float | None = None
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """A yes/no question put to the model: P(yes) among yes and no (None: no token probabilities to read), and
+    the prompt tokens it evaluated (the rest came from llama.cpp's cache)."""
+
+    p_yes: float | None
+    evaluated_tokens: int = 0
+    why_none: str = ""
+
+
+def _p_yes(yes: float, no: float) -> float:
+    """Two log-probabilities (or logits) -> P(yes) among the two: (0.0, -2.0) -> 0.88."""
+    return 1.0 / (1.0 + math.exp(max(-50.0, min(50.0, no - yes))))
+
+
 class LLM(Protocol):
     """What the pipeline needs of a model: a name, streamed chat completion, a token count."""
 
@@ -42,6 +58,9 @@ class LLM(Protocol):
 
     def count_tokens(self, text: str) -> int:
         """Tokens of ``text`` in this model's vocabulary (an estimate for endpoints)."""
+
+    def yes_probability(self, messages: list[dict], timeout_s: float) -> Verdict:
+        """How likely the assistant's next word is "yes" rather than "no" (None: the backend cannot say)."""
 
 
 class LlamaCppLLM:
@@ -91,6 +110,28 @@ class LlamaCppLLM:
             finally:
                 self._stop = threading.Event()
                 self._watch(False)
+
+    def yes_probability(self, messages, timeout_s) -> Verdict:
+        """One token of the answer, and the logits llama.cpp computed for it: the prompt shares its start with
+        the last generation's, so only the new tail is evaluated (~40 tokens for a claim check)."""
+        import numpy as np
+
+        with self._lock:
+            self._perf(reset=True)
+            try:
+                self._llm.create_chat_completion(messages=messages, max_tokens=1, temperature=0.0, seed=self._seed)
+            except (RuntimeError, ValueError) as exc:
+                return Verdict(None, 0, f"the model failed ({exc})")
+            logits = np.ctypeslib.as_array(self._llm._ctx.get_logits_ith(-1), shape=(self._llm.n_vocab(),))
+            yes, no = (max(float(logits[t]) for t in ids) for ids in self._yes_no())
+            return Verdict(_p_yes(yes, no), self._perf().get("evaluated_tokens", 0))
+
+    def _yes_no(self) -> tuple[set[int], set[int]]:
+        """The first token of each spelling of yes and of no in this vocabulary."""
+        def first(words):
+            return {self._llm.tokenize(w.encode(), add_bos=False, special=False)[0] for w in words}
+
+        return first(["yes", "Yes", " yes", " Yes", "YES"]), first(["no", "No", " no", " No", "NO"])
 
     def _watch(self, on: bool) -> None:
         """While the prompt is processed, llama.cpp asks ``_abort`` between graph nodes (a 600-token prompt
@@ -144,6 +185,29 @@ class OpenAICompatLLM:
                                   f"Check the server, or raise the generation time limit.", Hint.RAISE_TIMEOUT) from exc
         except ValueError as exc:
             raise GenerationError(f"The LLM server at {self.url} sent something that is not JSON ({exc}).") from exc
+
+    def yes_probability(self, messages, timeout_s) -> Verdict:
+        """One token with its top log-probabilities (``logprobs``), where the server gives them; None where not."""
+        body = json.dumps({"model": self.model, "messages": messages, "max_tokens": 1, "temperature": 0.0,
+                           "logprobs": True, "top_logprobs": 10, "seed": 0}).encode()
+        req = urllib.request.Request(self.url, data=body, headers={"Content-Type": "application/json"})
+        try:
+            with self._open(req, timeout_s) as resp:
+                data = json.loads(resp.read())
+            top = data["choices"][0]["logprobs"]["content"][0]["top_logprobs"]
+        except (KeyError, IndexError, TypeError, ValueError):
+            return Verdict(None, 0, "the endpoint gives no token probabilities")
+        except (ModelError, GenerationError, OSError) as exc:
+            return Verdict(None, 0, f"the endpoint failed ({exc})")
+        best = {}
+        for t in top:
+            word = str(t.get("token", "")).strip().lower()
+            if word in ("yes", "no"):
+                best[word] = max(best.get(word, -1e9), float(t.get("logprob", -1e9)))
+        if not best:
+            return Verdict(None, 0, "the endpoint's likeliest tokens hold neither yes nor no")
+        return Verdict(_p_yes(best.get("yes", -30.0), best.get("no", -30.0)),
+                       int((data.get("usage") or {}).get("prompt_tokens", 0)))
 
     def _open(self, req: urllib.request.Request, timeout_s: float):
         try:

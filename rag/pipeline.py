@@ -15,6 +15,8 @@ from embeddings.diskformat import LoadedIndex
 from embeddings.embedder import embed_texts, load_embedder
 from embeddings.ingest import IngestReport, ingest, load_index
 from rag import cite, evidence
+from rag.judge import Ask, judge_messages
+from rag.judge import apply as judge_claims
 from rag.llm import LLM, Usage, load_llm
 from rag.prompt import build_messages
 from rag.retrieve import Retrieval, retrieve
@@ -187,8 +189,8 @@ def ask_stream(engine: Engine, question: str, history: list[tuple[str, str]] = (
     pieces: list[str] = []
     usage, first = Usage(), None
     t_gen = time.perf_counter()
-    for piece in llm.stream(build_messages(question, found.evidence, list(found.history)), s.max_tokens,
-                            s.temperature, s.gen_timeout_s, stop):
+    messages = build_messages(question, found.evidence, list(found.history))
+    for piece in llm.stream(messages, s.max_tokens, s.temperature, s.gen_timeout_s, stop):
         if isinstance(piece, Usage):
             usage = piece
             continue
@@ -201,31 +203,45 @@ def ask_stream(engine: Engine, question: str, history: list[tuple[str, str]] = (
     draft = "".join(pieces)
     finished, unfinished = split_unfinished(draft) if usage.stopped else (draft.strip(), "")
     checked = finish(engine, question, finished, retrieval, found.evidence,
-                     check_citations if check_citations is not None else s.check_citations)
+                     check_citations if check_citations is not None else s.check_citations,
+                     None if usage.stopped else (messages, draft))
     timings = Timings(retrieval.seconds, first, generate_s, time.perf_counter() - t_check, time.perf_counter() - t0)
     yield _answer(question, checked, retrieval, found.evidence, timings, usage, llm.name, s.gen_timeout_s, draft,
                   unfinished)
 
 
 def finish(engine: Engine, question: str, raw: str, retrieval: Retrieval, found: tuple[Evidence, ...],
-           check: bool = True) -> Checked:
-    """The model's raw text -> ``Checked``, with the engine's embedder for the similarity part of the check."""
+           check: bool = True, chat: tuple[list[dict], str] | None = None) -> Checked:
+    """The model's raw text -> ``Checked``, with the engine's embedder for the similarity part of the check and,
+    with ``settings.judge``, the model as judge of each claim (``chat``: the messages and the draft as written,
+    whose prompt llama.cpp still has cached)."""
+    s = engine.settings
     similarity = evidence_similarity(engine.embedder, found) if check else None
-    return check_draft(question, raw, found, similarity, engine.settings.support_threshold, check,
-                       closest=bool(retrieval.hits))
+    ask_judge = None
+    if check and s.judge and chat:
+        llm, (messages, draft) = engine.llm, chat
+
+        def ask_judge(claim: str, marker: int):
+            return llm.yes_probability(judge_messages(messages, draft, claim, marker), s.gen_timeout_s)
+
+    return check_draft(question, raw, found, similarity, s.support_threshold, check, closest=bool(retrieval.hits),
+                       judge=ask_judge)
 
 
 def check_draft(question: str, raw: str, found: tuple[Evidence, ...], similarity: cite.Similarity | None,
                 threshold: float, check: bool = True, skip: frozenset[str] = frozenset(),
-                closest: bool = True) -> Checked:
-    """The model's raw text -> ``Checked``: markers resolved, claims checked against the evidence they cite,
-    refusals recognised. Claims no evidence states are left out of the answer, which then says so."""
+                closest: bool = True, judge: Ask | None = None) -> Checked:
+    """The model's raw text -> ``Checked``: markers resolved, claims checked against the evidence they cite
+    (and put to ``judge``), refusals recognised. Claims no evidence states are left out of the answer, which
+    then says so."""
     sentences = cite.split_answer(raw)
     if not sentences or raw.strip(" .").upper() == cite.NOT_FOUND:
         return _declined(NO_ANSWER, closest, (), "the model found no answer in the passages")
     checked = cite.check_sentences(sentences, found, question, similarity, threshold, recite=check, skip=skip)
     if not check:  # trust the model's markers, still dropping ones that name no evidence
         checked = [replace(c, supported=True, support=0.0, recited=False, reason="not checked") for c in checked]
+    elif judge is not None:
+        checked = judge_claims(checked, judge, lambda v: cite.only_wording(v, question, found, skip))
     claims = [c for c in checked if c.claim]
     if not claims or not any(c.supported for c in claims):
         detail = ("the model found no answer in the passages" if not claims or cite.is_refusal(raw)

@@ -70,3 +70,18 @@ def test_hanging_server_times_out(seed_engine):
         assert time.time() - t0 < 15
     finally:
         sock.close()
+
+
+def test_judge_through_a_server_without_token_probabilities_degrades(seed_engine, llama_server):
+    from rag import judge
+    from rag.llm import OpenAICompatLLM
+
+    llm = OpenAICompatLLM(llama_server)
+    messages = [{"role": "user", "content": "Passages:\n\n[1] The ship had 84 passengers.\n\nQuestion: How many?"}]
+    v = llm.yes_probability(judge.judge_messages(messages, "84 passengers [1].", "84 passengers.", 1), 60)
+    # llama_cpp.server gives logprobs only for models loaded with logits_all: the judge says it cannot judge
+    assert v.p_yes is None and v.why_none.startswith("the endpoint")
+    engine = Engine(seed_engine.settings.with_(llm_url=llama_server, judge=True), seed_engine.index,
+                    seed_engine.embedder)
+    answer = list(ask_stream(engine, QUESTION))[-1]
+    assert all("judge unavailable" in s.reason for s in answer.sentences if s.claim and s.supported)

@@ -119,3 +119,13 @@ def test_generation_time_limit_keeps_the_partial_answer(seed_engine):
     engine = Engine(seed_engine.settings, seed_engine.index, seed_engine.embedder, SlowLLM())
     a = ask(engine, "Which Russian warship visited Yangon in October 2021?")
     assert "Gremyashiy" in a.answer and "generation limit was reached" in a.answer
+
+
+def test_evidence_found_ahead_is_answered_without_searching_again(seed_engine, monkeypatch):
+    from rag import pipeline
+
+    found = pipeline.find(seed_engine, "  Who is Morgan   Michaels? ")
+    assert found.question == "Who is Morgan Michaels?" and found.evidence and found.seconds > 0
+    monkeypatch.setattr(pipeline, "retrieve", lambda *a, **k: pytest.fail("searched again"))
+    items = list(ask_stream(seed_engine, "Who is Morgan Michaels?", found=found))
+    assert items[0] is found and isinstance(items[-1], Answer) and items[-1].evidence == found.evidence

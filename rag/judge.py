@@ -1,0 +1,50 @@
+"""The local model as a judge of each claim (in the style of MiniCheck): "Check this sentence of your answer:
+'...'. Does passage [2] state it? Reply yes or no.", read as P(yes) from the next token's probabilities.
+
+The question continues the chat that produced the answer, so llama.cpp reuses the prompt it has cached and
+evaluates only the new tail: ~40 tokens a claim instead of a ~400-token prompt. It runs after the rules of
+``rag.cite``: a claim they let through that the model says "no" to (P(yes) < 0.5) is withdrawn, and a cited
+claim they refused only for its wording is restored by a "yes". Where the backend gives no token probabilities (an endpoint without
+``logprobs``) the claim keeps the rules' verdict and its reason says the judge was unavailable.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Callable, Sequence
+
+from core.records import SentenceVerdict
+from rag.llm import Verdict
+
+JUDGE_MIN = 0.5
+
+Ask = Callable[[str, int], Verdict]  # (claim, passage number) -> the model's verdict
+
+
+def judge_messages(messages: list[dict], draft: str, claim: str, marker: int) -> list[dict]:
+    """The answer's chat, its answer as written, then the yes/no question about one claim."""
+    return [*messages, {"role": "assistant", "content": draft},
+            {"role": "user", "content": f'Check this sentence of your answer: "{claim}"\n'
+                                        f"Does passage [{marker}] state it? Reply yes or no."}]
+
+
+def apply(verdicts: Sequence[SentenceVerdict], ask: Ask,
+          rescuable: Callable[[SentenceVerdict], bool] = lambda v: False) -> list[SentenceVerdict]:
+    """Each claim the rules let through is put to the judge against its first cited passage, and "no"
+    withdraws it; a cited claim the rules refused only for wording (``rescuable``: "gave" where the passage
+    says "gifted") is put to it too, and "yes" restores it. Names, numbers, dates and roles stay the rules'."""
+    out = []
+    for v in verdicts:
+        if not (v.claim and v.markers and (v.supported or rescuable(v))):
+            out.append(v)
+            continue
+        j = ask(v.text, v.markers[0])
+        if j.p_yes is None:
+            out.append(replace(v, reason=f"{v.reason}; judge unavailable: {j.why_none}"))
+        elif v.supported and j.p_yes < JUDGE_MIN:
+            out.append(replace(v, supported=False, reason=f"judge: no (p={j.p_yes:.2f})"))
+        elif not v.supported and j.p_yes >= JUDGE_MIN:
+            out.append(replace(v, supported=True, reason=f"judge: yes (p={j.p_yes:.2f}), where the rules said "
+                                                         f"{v.reason}"))
+        else:
+            out.append(replace(v, reason=f"{v.reason}; judge: {'yes' if v.supported else 'no'} (p={j.p_yes:.2f})"))
+    return out
