@@ -18,18 +18,19 @@ Rules:
 - If no passage is about the question, reply only: {NOT_FOUND}"""
 
 
-# invented articles (no evaluation question is about ferries or dock strikes): a list given in full, a partial
-# answer that says what is missing, and a near miss declined
+# invented articles (no evaluation question is about ferries or dock strikes): a near miss declined, a partial
+# answer that says what is missing, and a list given in full. The answered example comes last, nearest the
+# question, as most questions are answerable: in the other order SmolLM2-135M declined all four questions of a page test.
 _SHOTS = (
+    ('[1] From "Dock workers strike over pay" (May 2019):\nDock workers at the port walked out for two days in May, '
+     'demanding higher pay.', "How much did the May strike cost the port?", NOT_FOUND),
+    ('[1] From "Dock workers strike over pay" (May 2019):\nDock workers at the port walked out for two days in May, '
+     'demanding higher pay.', "Who led the dock strike in May, and how long did it last?",
+     "The strike lasted two days [1]. The passages do not say who led it."),
     ('[1] From "Coastal town opens ferry terminal" (June 2019):\nThe terminal, built for $40 million, opened on 12 '
      'June 2019.\n\n[2] From "Coastal town opens ferry terminal" (June 2019):\nIts ferries serve three islands: '
      'Kell, Arran Point and Lusk.', "Which islands do the ferries serve, and when did the terminal open?",
      "The ferries serve three islands: Kell, Arran Point and Lusk [2]. The terminal opened on 12 June 2019 [1]."),
-    ('[1] From "Dock workers strike over pay" (May 2019):\nDock workers at the port walked out for two days in May, '
-     'demanding higher pay.', "Who led the dock strike in May, and how long did it last?",
-     "The strike lasted two days [1]. The passages do not say who led it."),
-    ('[1] From "Dock workers strike over pay" (May 2019):\nDock workers at the port walked out for two days in May, '
-     'demanding higher pay.', "How much did the May strike cost the port?", NOT_FOUND),
 )
 
 
