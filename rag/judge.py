@@ -1,5 +1,6 @@
-"""The local model as a judge of each claim (in the style of MiniCheck): "Check this sentence of your answer:
-'...'. Does passage [2] state it? Reply yes or no.", read as P(yes) from the next token's probabilities.
+"""The local model as a judge of each claim (in the style of MiniCheck): "Question: ... Sentence of your answer:
+'...' As an answer to this question, is the sentence stated in passage [2]? Reply yes or no.", read as P(yes)
+from the next token's probabilities.
 
 The question continues the chat that produced the answer, so llama.cpp reuses the prompt it has cached and
 evaluates only the new tail: ~40 tokens a claim instead of a ~400-token prompt. It runs after the rules of
@@ -20,11 +21,13 @@ JUDGE_MIN = 0.5
 Ask = Callable[[str, int], Verdict]  # (claim, passage number) -> the model's verdict
 
 
-def judge_messages(messages: list[dict], draft: str, claim: str, marker: int) -> list[dict]:
-    """The answer's chat, its answer as written, then the yes/no question about one claim."""
+def judge_messages(messages: list[dict], draft: str, question: str, claim: str, marker: int) -> list[dict]:
+    """The answer's chat, its answer as written, then the yes/no question about one claim. The question is
+    repeated: a terse claim ("Six elephants.") is judged as the answer to it, not as a bare fact."""
     return [*messages, {"role": "assistant", "content": draft},
-            {"role": "user", "content": f'Check this sentence of your answer: "{claim}"\n'
-                                        f"Does passage [{marker}] state it? Reply yes or no."}]
+            {"role": "user", "content": f"Question: {question}\nSentence of your answer: \"{claim}\"\n"
+                                        f"As an answer to this question, is the sentence stated in passage "
+                                        f"[{marker}]? Reply yes or no."}]
 
 
 def apply(verdicts: Sequence[SentenceVerdict], ask: Ask,

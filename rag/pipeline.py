@@ -222,7 +222,7 @@ def finish(engine: Engine, question: str, raw: str, retrieval: Retrieval, found:
         llm, (messages, draft) = engine.llm, chat
 
         def ask_judge(claim: str, marker: int):
-            return llm.yes_probability(judge_messages(messages, draft, claim, marker), s.gen_timeout_s)
+            return llm.yes_probability(judge_messages(messages, draft, question, claim, marker), s.gen_timeout_s)
 
     return check_draft(question, raw, found, similarity, s.support_threshold, check, closest=bool(retrieval.hits),
                        judge=ask_judge)

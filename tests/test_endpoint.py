@@ -78,7 +78,8 @@ def test_judge_through_a_server_without_token_probabilities_degrades(seed_engine
 
     llm = OpenAICompatLLM(llama_server)
     messages = [{"role": "user", "content": "Passages:\n\n[1] The ship had 84 passengers.\n\nQuestion: How many?"}]
-    v = llm.yes_probability(judge.judge_messages(messages, "84 passengers [1].", "84 passengers.", 1), 60)
+    asked = judge.judge_messages(messages, "84 passengers [1].", "How many?", "84 passengers.", 1)
+    v = llm.yes_probability(asked, 60)
     # llama_cpp.server gives logprobs only for models loaded with logits_all: the judge says it cannot judge
     assert v.p_yes is None and v.why_none.startswith("the endpoint")
     engine = Engine(seed_engine.settings.with_(llm_url=llama_server, judge=True), seed_engine.index,

@@ -73,7 +73,7 @@ def test_the_tiny_model_judges_reusing_its_cached_prompt(tiny_model):
     messages = build_messages(QUESTION, evidence())
     draft = "".join(p for p in llm.stream(messages, 24, 0.0, 60, threading.Event()) if isinstance(p, str))
     full = llm.count_tokens(str(messages))
-    v = llm.yes_probability(judge.judge_messages(messages, draft, "There were 84 passengers.", 2), 60)
+    v = llm.yes_probability(judge.judge_messages(messages, draft, QUESTION, "There were 84 passengers.", 2), 60)
     assert 0.0 <= v.p_yes <= 1.0
     assert 0 < v.evaluated_tokens < 120 < full  # the answer's prompt came from llama.cpp's cache
 
