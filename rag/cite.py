@@ -176,17 +176,6 @@ def rules(claim: str, question: str, ev: Evidence, article: set[str] = frozenset
     return ""
 
 
-def only_wording(v: SentenceVerdict, question: str, evidence: Sequence[Evidence],
-                 skip: frozenset[str] = frozenset()) -> bool:
-    """A cited claim refused only by the "what it adds is stated" part (or the support score), not by a
-    number, name, date or role: its first cited evidence passes every other rule."""
-    if v.supported or not v.claim or not v.markers or v.markers[0] > len(evidence):
-        return False
-    ev = evidence[v.markers[0] - 1]
-    article = set().union(*(evidence_words(e) for e in evidence if e.source == ev.source))
-    return not rules(v.text, question, ev, article, skip | {"novelty"})
-
-
 def time_constraints(question: str) -> list:
     """The months (with their year) and the years after a time word that the question asks about."""
     timed = {int(y) for y in _TIMED_YEAR.findall(question)}

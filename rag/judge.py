@@ -4,8 +4,8 @@ from the next token's probabilities.
 
 The question continues the chat that produced the answer, so llama.cpp reuses the prompt it has cached and
 evaluates only the new tail: ~40 tokens a claim instead of a ~400-token prompt. It runs after the rules of
-``rag.cite``: a claim they let through that the model says "no" to (P(yes) < 0.5) is withdrawn, and a cited
-claim they refused only for its wording is restored by a "yes". Where the backend gives no token probabilities (an endpoint without
+``rag.cite``, on the claims they let through, and can only withdraw one: a claim the model itself says "no" to
+(P(yes) < 0.5) is not shown. Where the backend gives no token probabilities (an endpoint without
 ``logprobs``) the claim keeps the rules' verdict and its reason says the judge was unavailable.
 """
 from __future__ import annotations
@@ -30,24 +30,20 @@ def judge_messages(messages: list[dict], draft: str, question: str, claim: str, 
                                         f"[{marker}]? Reply yes or no."}]
 
 
-def apply(verdicts: Sequence[SentenceVerdict], ask: Ask,
-          rescuable: Callable[[SentenceVerdict], bool] = lambda v: False) -> list[SentenceVerdict]:
-    """Each claim the rules let through is put to the judge against its first cited passage, and "no"
-    withdraws it; a cited claim the rules refused only for wording (``rescuable``: "gave" where the passage
-    says "gifted") is put to it too, and "yes" restores it. Names, numbers, dates and roles stay the rules'."""
+def apply(verdicts: Sequence[SentenceVerdict], ask: Ask) -> list[SentenceVerdict]:
+    """Each claim the rules let through is put to the judge against its first cited passage; "no" withdraws it.
+    (Restoring with a "yes" the claims the rules refused for their wording was measured and dropped: the model
+    said yes at p 0.6-0.7 to "Six elephants were sent by Russia" as to true claims.)"""
     out = []
     for v in verdicts:
-        if not (v.claim and v.markers and (v.supported or rescuable(v))):
+        if not (v.claim and v.supported and v.markers):
             out.append(v)
             continue
         j = ask(v.text, v.markers[0])
         if j.p_yes is None:
             out.append(replace(v, reason=f"{v.reason}; judge unavailable: {j.why_none}"))
-        elif v.supported and j.p_yes < JUDGE_MIN:
+        elif j.p_yes < JUDGE_MIN:
             out.append(replace(v, supported=False, reason=f"judge: no (p={j.p_yes:.2f})"))
-        elif not v.supported and j.p_yes >= JUDGE_MIN:
-            out.append(replace(v, supported=True, reason=f"judge: yes (p={j.p_yes:.2f}), where the rules said "
-                                                         f"{v.reason}"))
         else:
-            out.append(replace(v, reason=f"{v.reason}; judge: {'yes' if v.supported else 'no'} (p={j.p_yes:.2f})"))
+            out.append(replace(v, reason=f"{v.reason}; judge: yes (p={j.p_yes:.2f})"))
     return out

@@ -241,7 +241,7 @@ def check_draft(question: str, raw: str, found: tuple[Evidence, ...], similarity
     if not check:  # trust the model's markers, still dropping ones that name no evidence
         checked = [replace(c, supported=True, support=0.0, recited=False, reason="not checked") for c in checked]
     elif judge is not None:
-        checked = judge_claims(checked, judge, lambda v: cite.only_wording(v, question, found, skip))
+        checked = judge_claims(checked, judge)
     claims = [c for c in checked if c.claim]
     if not claims or not any(c.supported for c in claims):
         detail = ("the model found no answer in the passages" if not claims or cite.is_refusal(raw)

@@ -76,18 +76,3 @@ def test_the_tiny_model_judges_reusing_its_cached_prompt(tiny_model):
     v = llm.yes_probability(judge.judge_messages(messages, draft, QUESTION, "There were 84 passengers.", 2), 60)
     assert 0.0 <= v.p_yes <= 1.0
     assert 0 < v.evaluated_tokens < 120 < full  # the answer's prompt came from llama.cpp's cache
-
-
-def test_a_claim_refused_only_for_its_wording_is_restored_by_a_yes():
-    ask, asked = scripted(0.8)
-    draft = "84 passengers were rescued by boat [2]."  # "rescued" is not the passage's word
-    assert check_draft(QUESTION, draft, evidence(), None, 0.45).refused
-    checked = check_draft(QUESTION, draft, evidence(), None, 0.45, judge=ask)
-    assert not checked.refused and asked == [("84 passengers were rescued by boat.", 2)]
-    assert checked.sentences[0].reason.startswith("judge: yes (p=0.80), where the rules said")
-
-
-def test_a_wrong_number_is_never_restored_by_the_judge():
-    ask, asked = scripted(0.99)
-    checked = check_draft(QUESTION, "48 passengers were rescued by boat [2].", evidence(), None, 0.45, judge=ask)
-    assert checked.refused and asked == []
