@@ -68,7 +68,7 @@ def main() -> None:
                 page.locator("#question textarea").fill(f"{q} ({when})")
                 page.locator("#question textarea").press("Enter")
                 if when == "prompt":
-                    page.wait_for_selector("#sources .evidence-note", timeout=60_000)
+                    page.wait_for_selector("#sources details.source", timeout=60_000)
                     page.wait_for_timeout(500)
                 else:
                     page.wait_for_function(TOKEN, polling=20, timeout=120_000)
