@@ -72,17 +72,43 @@ def test_hanging_server_times_out(seed_engine):
         sock.close()
 
 
-def test_judge_through_a_server_without_token_probabilities_degrades(seed_engine, llama_server):
+def test_judge_through_a_server_reads_its_token_probabilities(seed_engine, llama_server):
     from rag import judge
     from rag.llm import OpenAICompatLLM
 
-    llm = OpenAICompatLLM(llama_server)
     messages = [{"role": "user", "content": "Passages:\n\n[1] The ship had 84 passengers.\n\nQuestion: How many?"}]
     asked = judge.judge_messages(messages, "84 passengers [1].", "How many?", "84 passengers.", 1)
-    v = llm.yes_probability(asked, 60)
-    # llama_cpp.server gives logprobs only for models loaded with logits_all: the judge says it cannot judge
-    assert v.p_yes is None and v.why_none.startswith("the endpoint")
-    engine = Engine(seed_engine.settings.with_(llm_url=llama_server, judge=True), seed_engine.index,
-                    seed_engine.embedder)
-    answer = list(ask_stream(engine, QUESTION))[-1]
-    assert all("judge unavailable" in s.reason for s in answer.sentences if s.claim and s.supported)
+    v = OpenAICompatLLM(llama_server).yes_probability(asked, 60)
+    assert v.p_yes is not None and 0.0 <= v.p_yes <= 1.0 and v.evaluated_tokens > 0
+
+
+def test_judge_through_a_server_without_token_probabilities_degrades(seed_engine):
+    """A server that answers but gives no ``logprobs``: the claims keep the rules' verdict, saying why."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from rag import judge
+    from rag.llm import OpenAICompatLLM
+
+    class NoLogprobs(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = json.dumps({"choices": [{"message": {"role": "assistant", "content": "yes"}}]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), NoLogprobs)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        llm = OpenAICompatLLM(f"http://127.0.0.1:{server.server_port}")
+        v = llm.yes_probability(judge.judge_messages([], "84 [1].", "How many?", "84 passengers.", 1), 10)
+        assert v.p_yes is None and v.why_none == "the endpoint gives no token probabilities"
+    finally:
+        server.shutdown()
