@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -34,7 +35,6 @@ from core.errors import Hint, IndexStateError
 from core.records import Chunk, Document
 from core.text import sentence_spans
 from embeddings import vectors as vec
-from embeddings.embedder import embed_texts
 from embeddings.lexical import BM25
 
 log = logging.getLogger(__name__)
@@ -79,16 +79,17 @@ class LoadedIndex:
     def _sentence_vectors(self) -> dict[tuple[str, int, int], np.ndarray]:
         return {}
 
-    def sentence_vectors(self, embedder, spans: list[tuple[str, int, int]]) -> np.ndarray:
-        """Vectors of the sentences ``(source, start, end)``, each embedded once per loaded index: a question's
-        ~15 candidate sentences cost ~250 ms to embed here, and the next question about the same passages 0.
-        At most ``SENTENCE_CACHE`` are kept (~0.1 GB)."""
+    def sentence_vectors(self, spans: list[tuple[str, int, int]],
+                         embed: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+        """Vectors of the sentences ``(source, start, end)``, each ``embed``ded once per loaded index: a
+        question's ~15 candidate sentences cost ~250 ms to embed here, and the next question about the same
+        passages 0. At most ``SENTENCE_CACHE`` are kept (~0.1 GB)."""
         cache = self._sentence_vectors
         todo = list(dict.fromkeys(k for k in spans if k not in cache))
         if todo:
             if len(cache) + len(todo) > SENTENCE_CACHE:
                 cache.clear()
-            fresh = embed_texts(embedder, [self.documents[src].text[a:b] for src, a, b in todo])
+            fresh = embed([self.documents[src].text[a:b] for src, a, b in todo])
             cache.update(zip(todo, fresh))
         return np.stack([cache[k] for k in spans]) if spans else np.zeros((0, self.vectors.shape[1]), np.float32)
 

@@ -75,7 +75,7 @@ def store_file(folder: Path, path: Path, taken: dict[str, str], replace: bool = 
     except ConversionError as exc:
         return Stored(None, str(exc))
     kept = _store(folder, shown, safe_stem(shown), article, raw, taken, replace, shipped)
-    return replace_note(kept, note) if note else kept
+    return _noted(kept, note) if note else kept
 
 
 def store_text(folder: Path, title: str, date: str | None, text: str, taken: dict[str, str]) -> Stored:
@@ -97,7 +97,8 @@ def _store(folder: Path, shown: str, stem: str, article: Converted, raw: bytes, 
     return Stored(name, note, article.seconds)
 
 
-def replace_note(kept: Stored, note: str) -> Stored:
+def _noted(kept: Stored, note: str) -> Stored:
+    """``kept`` with ``note`` ("x.pdf is really a web page; ...") before its own message."""
     return Stored(kept.name, " ".join(filter(None, [note, kept.message])), kept.seconds)
 
 

@@ -20,6 +20,7 @@ from core.dates import DateRef, article_matches, human_date, text_mentions
 from core.records import Evidence, Hit
 from core.text import sentence_spans, tokenize
 from embeddings.diskformat import LoadedIndex
+from embeddings.embedder import embed_texts
 
 _NEEDS_CONTEXT = re.compile(r"^[\"“'‘(]?((he|she|it|they|his|her|its|their|this|these|those|such|both|there|then|"
                             r"also|but|however)\b|(during|after|before|at|on|in|from|since|by)\s+(that|this|these|"
@@ -45,7 +46,8 @@ def score(question: str, query_vector: np.ndarray, cands: list[tuple[Hit, int, i
     if not cands:
         return []
     texts = [index.documents[h.chunk.source].text[s:e] for h, s, e in cands]
-    cos = index.sentence_vectors(embedder, [(h.chunk.source, s, e) for h, s, e in cands]) @ query_vector
+    spans = [(h.chunk.source, s, e) for h, s, e in cands]
+    cos = index.sentence_vectors(spans, lambda batch: embed_texts(embedder, batch)) @ query_vector
     q = list(dict.fromkeys(tokenize(question)))
     weights = {w: index.lexical.idf(w) for w in q}
     total = sum(weights.values()) or 1.0

@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Iterator, Protocol
 
@@ -123,9 +124,10 @@ class LlamaCppLLM:
             except (RuntimeError, ValueError) as exc:
                 return Verdict(None, 0, f"the model failed ({exc})")
             logits = np.ctypeslib.as_array(self._llm._ctx.get_logits_ith(-1), shape=(self._llm.n_vocab(),))
-            yes, no = (max(float(logits[t]) for t in ids) for ids in self._yes_no())
+            yes, no = (max(float(logits[t]) for t in ids) for ids in self._yes_no)
             return Verdict(_p_yes(yes, no), self._perf().get("evaluated_tokens", 0))
 
+    @cached_property
     def _yes_no(self) -> tuple[set[int], set[int]]:
         """The first token of each spelling of yes and of no in this vocabulary."""
         def first(words):

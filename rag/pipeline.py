@@ -15,8 +15,7 @@ from embeddings.diskformat import LoadedIndex
 from embeddings.embedder import embed_texts, load_embedder
 from embeddings.ingest import IngestReport, ingest, load_index
 from rag import cite, evidence
-from rag.judge import Ask, judge_messages
-from rag.judge import apply as judge_claims
+from rag.judge import Ask, apply as judge_claims, judge_messages
 from rag.llm import LLM, Usage, load_llm
 from rag.prompt import build_messages
 from rag.retrieve import Retrieval, retrieve

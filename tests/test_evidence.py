@@ -53,15 +53,14 @@ def test_a_pronoun_sentence_brings_the_one_before_it_from_its_own_article():
     assert evidence._with_context(para, s, len(para)) == s  # not across a paragraph break
 
 
-def test_sentence_vectors_are_embedded_once_per_index(seed_engine, monkeypatch):
-    from embeddings import diskformat
+def test_sentence_vectors_are_embedded_once_per_index(seed_engine):
     from embeddings.embedder import embed_texts
 
     index = seed_engine.index
     chunk = index.chunks[3]
     spans = [(chunk.source, s, e) for s, e in index.sentences(chunk)]
-    first = index.sentence_vectors(seed_engine.embedder, spans)
+    first = index.sentence_vectors(spans, lambda batch: embed_texts(seed_engine.embedder, batch))
     text = index.documents[chunk.source].text
     assert np.allclose(first, embed_texts(seed_engine.embedder, [text[s:e] for _, s, e in spans]), atol=1e-5)
-    monkeypatch.setattr(diskformat, "embed_texts", lambda *a, **k: pytest.fail("embedded again"))
-    assert np.array_equal(index.sentence_vectors(seed_engine.embedder, spans[::-1]), first[::-1])
+    again = index.sentence_vectors(spans[::-1], lambda batch: pytest.fail("embedded again"))
+    assert np.array_equal(again, first[::-1])
