@@ -1,18 +1,16 @@
-"""The versioned index folder on disk: versions, ``CURRENT``, cross-checks, atomic writes.
+"""The versioned index folder on disk: versions of segments, ``CURRENT``, cross-checks, atomic writes.
 
 Layout of ``index_dir``::
 
     CURRENT                  one line: the name of the live version folder
     v-<time>-<rand>/
-        manifest.json        embedder, dimension, chunking, index kind, sha256 per file
-        documents.jsonl      one article per line (source, title, date, path, sha256, text)
-        chunks.jsonl         one chunk per line (chunk_id, source, start, end, text, ...)
-        vectors.npy          (n_chunks, 384) float32, row i = chunk i
-        index.faiss          the FAISS index over vectors.npy
-        lexical/             the BM25 index over title + text of each chunk (bm25s arrays, df.json)
+        manifest.json        embedder, dimension, chunking, sha256 and segment per article, and the
+                             segments of this version, each with the articles no longer live in it
+    seg-<time>-<rand>/       immutable, shared by the versions naming it (``embeddings.segments``)
 
-A new version is written to a temporary folder, renamed into place and only then named in CURRENT
-(an atomic ``os.replace``), so a process killed at any moment leaves the previous version live.
+A new version writes its new segments and its manifest to temporary folders, renames them into place and
+only then names the version in CURRENT (an atomic ``os.replace``), so a process killed at any moment leaves
+the previous version live. Folders no live version names are removed by the next writer.
 """
 from __future__ import annotations
 
@@ -21,10 +19,8 @@ import json
 import logging
 import os
 import shutil
-import time
-import uuid
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Callable
@@ -36,40 +32,63 @@ from core.records import Chunk, Document
 from core.text import sentence_spans
 from embeddings import vectors as vec
 from embeddings.lexical import BM25
+from embeddings.segments import Segment, check_files, fsync_write, live_rows, load_segment, new_name
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 SENTENCE_CACHE = 60_000
 _REBUILD = "Rebuild it from the articles."
 
 
 @dataclass(frozen=True)
 class LoadedIndex:
-    """A version of the index loaded in memory; its BM25 model is loaded (memory-mapped) on first use, or built
-    when the version predates ``lexical/`` or it does not match."""
+    """A version of the index loaded in memory: its segments, and over them the live articles and passages in
+    one numbering (row ``r`` is ``chunks[r]``) for the dense and lexical searches."""
 
     path: Path
     manifest: dict
+    parts: tuple[tuple[Segment, frozenset[str]], ...]  # each segment and the articles no longer live in it
     documents: dict[str, Document]
     chunks: list[Chunk]
-    vectors: np.ndarray
-    faiss_index: object
+    _where: np.ndarray  # row -> (segment position, row in that segment)
+    _to_global: tuple[np.ndarray, ...]  # per segment: its rows -> live rows, -1 where removed
 
     @property
     def version(self) -> str:
         return self.path.name
 
+    @property
+    def dim(self) -> int:
+        return int(self.manifest["embedder"]["dim"])
+
     @cached_property
     def lexical(self) -> BM25:
-        folder = self.path / "lexical"
-        if (folder / "df.json").is_file():
-            try:
-                loaded = BM25.load(folder)
-                if loaded.size == len(self.chunks):
-                    return loaded
-            except (OSError, ValueError, KeyError) as exc:
-                log.warning("Rebuilding the lexical index of %s in memory: %s.", self.path, exc)
-        return lexical_index(self.chunks)
+        return BM25([(seg.postings, g) for (seg, _), g in zip(self.parts, self._to_global)])
+
+    @cached_property
+    def _filters(self) -> tuple:
+        return tuple(vec.excluding(np.flatnonzero(g < 0)) for g in self._to_global)
+
+    def dense_top(self, query: np.ndarray, n: int) -> list[int]:
+        """The ``n`` live rows nearest ``query`` (inner product), best first, over every segment."""
+        scores, rows = [np.zeros(0, np.float32)], [np.zeros(0, np.int64)]
+        for (seg, _), to_global, exclude in zip(self.parts, self._to_global, self._filters):
+            if seg.chunks:
+                s, ids = vec.search(seg.faiss_index, query[None, :], n, exclude)
+                ok = ids[0] >= 0
+                g = to_global[ids[0][ok]]
+                scores.append(s[0][ok][g >= 0])
+                rows.append(g[g >= 0])
+        scores, rows = np.concatenate(scores), np.concatenate(rows)
+        return [int(r) for r in rows[np.lexsort((rows, -scores))][:n]]
+
+    def vectors_of(self, rows) -> np.ndarray:
+        """The stored vectors of live rows ``rows``, as (len(rows), dim) float32."""
+        out = np.zeros((len(rows), self.dim), dtype=np.float32)
+        for i, r in enumerate(rows):
+            seg, local = self._where[r]
+            out[i] = self.parts[seg][0].vectors[local]
+        return out
 
     @cached_property
     def _sentences(self) -> dict[str, list[tuple[int, int]]]:
@@ -91,7 +110,7 @@ class LoadedIndex:
                 cache.clear()
             fresh = embed([self.documents[src].text[a:b] for src, a, b in todo])
             cache.update(zip(todo, fresh))
-        return np.stack([cache[k] for k in spans]) if spans else np.zeros((0, self.vectors.shape[1]), np.float32)
+        return np.stack([cache[k] for k in spans]) if spans else np.zeros((0, self.dim), np.float32)
 
     def sentences(self, chunk: Chunk) -> list[tuple[int, int]]:
         """The sentence spans of ``chunk`` (article offsets); each chunk is split once per loaded index, not once
@@ -128,52 +147,77 @@ def current_version(index_dir: Path) -> Path | None:
     return path
 
 
-def lexical_index(chunks: list[Chunk]) -> BM25:
-    """BM25 over each chunk's title and text."""
-    return BM25([f"{c.title}\n{c.text}" for c in chunks])
+def assemble(path: Path, manifest: dict, parts: list[tuple[Segment, frozenset[str]]]) -> LoadedIndex:
+    """A version over loaded segments: the live articles and passages, numbered segment by segment."""
+    documents: dict[str, Document] = {}
+    chunks: list[Chunk] = []
+    where, to_global = [], []
+    for k, (seg, dead) in enumerate(parts):
+        documents.update((s, d) for s, d in seg.documents.items() if s not in dead)
+        rows = live_rows(seg, dead)
+        g = np.full(len(seg.chunks), -1, dtype=np.int64)
+        g[rows] = np.arange(len(chunks), len(chunks) + len(rows))
+        to_global.append(g)
+        chunks += [seg.chunks[i] for i in rows]
+        where.append(np.stack([np.full(len(rows), k), rows], axis=1))
+    where_arr = np.concatenate(where) if where else np.zeros((0, 2), np.int64)
+    return LoadedIndex(path, manifest, tuple(parts), documents, chunks, where_arr, tuple(to_global))
 
 
-def _read_jsonl(path: Path) -> list[dict]:
-    with path.open(encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+@dataclass(frozen=True)
+class Version:
+    """A version as its manifest describes it: segments named, their files checked by size, nothing loaded.
+    Enough to plan an update of a million passages without reading them."""
+
+    path: Path
+    manifest: dict
+
+    @property
+    def files(self) -> dict[str, dict]:
+        """source -> sha256, path, title, date, passages and segment of each live article."""
+        return self.manifest["files"]
+
+    @property
+    def segments(self) -> list[tuple[str, frozenset[str], int, int]]:
+        """(name, articles removed from it, passages, live passages) of each segment."""
+        return [(e["name"], frozenset(e.get("removed", [])), e["n_chunks"], e["n_live"])
+                for e in self.manifest["segments"]]
+
+
+def read_version(path: Path) -> Version:
+    """The manifest of version ``path``, its segments present and the right size; ``IndexStateError`` if not."""
+    try:
+        version = Version(path, json.loads((path / "manifest.json").read_text(encoding="utf-8")))
+        named, _ = version.segments, version.files
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        raise IndexStateError(f"The index at {path.parent} is damaged ({type(exc).__name__}: {exc}). {_REBUILD}",
+                              Hint.REBUILD_INDEX) from exc
+    for name, *_ in named:
+        if not name or "/" in name or not (path.parent / name).is_dir():
+            raise IndexStateError(f"The index at {path.parent} names a segment {name!r} that is not there. "
+                                  f"{_REBUILD}", Hint.REBUILD_INDEX)
+        check_files(path.parent / name)
+    return version
 
 
 def load_version(path: Path) -> LoadedIndex:
-    """Load and cross-check one version folder; ``IndexStateError`` if anything is missing or inconsistent."""
-    try:
-        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-        docs = {d["source"]: Document(**d) for d in _read_jsonl(path / "documents.jsonl")}
-        chunks = [Chunk(**c) for c in _read_jsonl(path / "chunks.jsonl")]
-        vectors = np.load(path / "vectors.npy", allow_pickle=False)
-        index = vec.load_index(path / "index.faiss")
-    except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
-        raise IndexStateError(f"The index at {path.parent} is damaged ({type(exc).__name__}: {exc}). {_REBUILD}",
-                              Hint.REBUILD_INDEX) from exc
-    problems = _inconsistencies(manifest, docs, chunks, vectors, index)
+    """Load and cross-check one version and its segments; ``IndexStateError`` if anything is missing or
+    inconsistent."""
+    version = read_version(path)
+    manifest = version.manifest
+    loaded = assemble(path, manifest, [(load_segment(path.parent / name), dead)
+                                       for name, dead, *_ in version.segments])
+    problems = []
+    if manifest.get("n_chunks") != len(loaded.chunks):
+        problems.append(f"manifest says {manifest.get('n_chunks')} passages, its segments hold {len(loaded.chunks)}")
+    if set(version.files) != set(loaded.documents):
+        problems.append("the articles of its segments do not match the manifest")
+    if any(seg.vectors.shape[1:] != (loaded.dim,) for seg, _ in loaded.parts):
+        problems.append(f"vectors are not {loaded.dim}-dimensional")
     if problems:
         raise IndexStateError(f"The index at {path.parent} is inconsistent ({'; '.join(problems)}). {_REBUILD}",
                               Hint.REBUILD_INDEX)
-    return LoadedIndex(path, manifest, docs, chunks, vectors, index)
-
-
-def _inconsistencies(manifest: dict, docs: dict[str, Document], chunks: list[Chunk], vectors: np.ndarray,
-                     index) -> list[str]:
-    n = len(chunks)
-    problems = []
-    if manifest.get("n_chunks") != n:
-        problems.append(f"manifest says {manifest.get('n_chunks')} passages, chunks.jsonl has {n}")
-    if vectors.shape != (n, manifest.get("embedder", {}).get("dim")):
-        problems.append(f"vectors are {vectors.shape}, expected ({n}, dim)")
-    if index.ntotal != n:
-        problems.append(f"FAISS holds {index.ntotal} vectors, expected {n}")
-    if set(manifest.get("files", {})) != set(docs):
-        problems.append("documents.jsonl does not match the manifest")
-    for c in chunks[:: max(1, n // 50)]:
-        d = docs.get(c.source)
-        if d is None or d.text[c.start:c.end] != c.text:
-            problems.append(f"chunk {c.chunk_id} does not match its article text")
-            break
-    return problems
+    return loaded
 
 
 @contextmanager
@@ -188,33 +232,14 @@ def locked(index_dir: Path):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _fsync_write(path: Path, data: bytes) -> None:
-    with open(path, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def _jsonl(records) -> bytes:
-    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-8")
-
-
-def write_version(index_dir: Path, manifest: dict, docs: list[Document], chunks: list[Chunk],
-                  vectors: np.ndarray, exact_max: int) -> Path:
-    """Write a new version beside the live one and make it live; the old one stays live if anything fails."""
-    name = f"v-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+def write_version(index_dir: Path, manifest: dict) -> Path:
+    """Write a version (its manifest names segments already written) and make it live; the old one stays live
+    if anything fails."""
+    name = new_name("v")
     tmp = index_dir / f".tmp-{name}"
     tmp.mkdir(parents=True)
     try:
-        _fsync_write(tmp / "documents.jsonl", _jsonl(asdict(d) for d in docs))
-        _fsync_write(tmp / "chunks.jsonl", _jsonl(asdict(c) for c in chunks))
-        with open(tmp / "vectors.npy", "wb") as f:
-            np.save(f, vectors.astype(np.float32), allow_pickle=False)
-            f.flush()
-            os.fsync(f.fileno())
-        vec.save_index(vec.build_index(vectors, exact_max), tmp / "index.faiss")
-        lexical_index(chunks).save(tmp / "lexical")
-        _fsync_write(tmp / "manifest.json", json.dumps(manifest, indent=2).encode("utf-8"))
+        fsync_write(tmp / "manifest.json", json.dumps(manifest, indent=2).encode("utf-8"))
         final = index_dir / name
         os.rename(tmp, final)
         _point_current(index_dir, name)
@@ -225,8 +250,8 @@ def write_version(index_dir: Path, manifest: dict, docs: list[Document], chunks:
 
 
 def _point_current(index_dir: Path, name: str) -> None:
-    pointer_tmp = index_dir / f".CURRENT-{uuid.uuid4().hex[:6]}"
-    _fsync_write(pointer_tmp, (name + "\n").encode())
+    pointer_tmp = index_dir / f".CURRENT-{name}"
+    fsync_write(pointer_tmp, (name + "\n").encode())
     os.replace(pointer_tmp, index_dir / "CURRENT")
     dir_fd = os.open(index_dir, os.O_RDONLY)
     try:
@@ -236,11 +261,17 @@ def _point_current(index_dir: Path, name: str) -> None:
 
 
 def clean_leftovers(index_dir: Path, keep: Path | None) -> None:
-    """Remove temporary folders of killed runs and versions no longer live."""
+    """Remove temporary folders of killed runs, versions no longer live and segments the live one does not name."""
+    named = set()
+    if keep is not None:
+        try:
+            named = {e["name"] for e in json.loads((keep / "manifest.json").read_text(encoding="utf-8"))["segments"]}
+        except (OSError, ValueError, KeyError, TypeError):
+            return  # the live version cannot be read: remove nothing
     for p in index_dir.iterdir():
-        if p == keep or p.name in ("CURRENT", ".lock"):
+        if p == keep or p.name in ("CURRENT", ".lock") or p.name in named:
             continue
-        if p.name.startswith((".tmp-", ".CURRENT-", "v-")):
+        if p.name.startswith((".tmp-", ".CURRENT-", "v-", "seg-")):
             if p.is_dir():
                 shutil.rmtree(p, ignore_errors=True)
             else:

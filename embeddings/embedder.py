@@ -13,6 +13,7 @@ from core.errors import ModelError
 
 EMBEDDER_NAME = "all-MiniLM-L6-v2"
 EMBEDDER_DIM = 384
+EMBEDDER_BACKEND = "torch"  # sentence-transformers on PyTorch; recorded in each index's manifest
 
 _lock = threading.Lock()
 _models: dict[str, object] = {}

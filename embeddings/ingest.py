@@ -1,12 +1,14 @@
-"""Bring the index in line with the article folders: plan (what changed and why) -> reuse -> embed -> write.
+"""Bring the index in line with the article folders: plan (what changed and why) -> embed -> write.
 
-Only new or changed articles are embedded; unchanged ones keep their vectors. The disk format and its atomic
-versions are ``embeddings.diskformat``.
+Only new or changed articles are chunked and embedded, into one new segment; removed and changed ones are
+marked as no longer live in the segments that hold them; nothing else is rewritten unless ``plan_merges`` says
+so (merges copy vectors, never embed). The disk format and its atomic versions are ``embeddings.diskformat``.
 """
 from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
@@ -17,9 +19,9 @@ from core.errors import Hint, IndexStateError
 from core.records import Chunk, Document
 from core.settings import Settings
 from embeddings import diskformat as disk
-from embeddings import vectors as vec
+from embeddings import segments as segs
 from embeddings.chunking import chunk_text
-from embeddings.embedder import EMBEDDER_DIM, EMBEDDER_NAME, embed_texts, load_embedder
+from embeddings.embedder import EMBEDDER_BACKEND, EMBEDDER_DIM, EMBEDDER_NAME, embed_texts, load_embedder
 from embeddings.reader import Skipped, read_corpus
 
 log = logging.getLogger(__name__)
@@ -72,13 +74,13 @@ class Plan:
     """What an ingest must do, decided before any embedding."""
 
     docs: list[Document]
-    old: disk.LoadedIndex | None  # the live index to reuse vectors from; None: build from scratch
+    old: disk.Version | None  # the live version to build on; None: build from scratch
     rebuild_because: str | None
     added: list[str]
     changed: list[str]
     unchanged: list[str]
     removed: list[str]
-    meta_changed: bool  # a title, date or path changed on an article whose text did not
+    meta_changed: list[str]  # a title, date or path changed on these articles, their text did not
 
     @property
     def up_to_date(self) -> bool:
@@ -89,7 +91,7 @@ def build_spec(settings: Settings) -> dict:
     """What must match for an old index to be reused."""
     return {
         "format_version": disk.FORMAT_VERSION,
-        "embedder": {"name": EMBEDDER_NAME, "dim": EMBEDDER_DIM},
+        "embedder": {"name": EMBEDDER_NAME, "dim": EMBEDDER_DIM, "backend": EMBEDDER_BACKEND},
         "chunking": {"chunk_chars": settings.chunk_chars, "overlap_sentences": settings.chunk_overlap,
                      "method": "pysbd-sentences"},
     }
@@ -109,13 +111,13 @@ def load_index(settings: Settings) -> disk.LoadedIndex:
     return loaded
 
 
-def _live_index(index_dir: Path, spec: dict) -> tuple[disk.LoadedIndex | None, str | None]:
-    """The reusable live index, or None and why it cannot be reused."""
+def _live_index(index_dir: Path, spec: dict) -> tuple[disk.Version | None, str | None]:
+    """The live version to build on, or None and why it cannot be."""
     try:
         path = disk.current_version(index_dir)
         if path is None:
             return None, "no index yet"
-        old = disk.load_version(path)
+        old = disk.read_version(path)
     except IndexStateError as exc:
         why = f"the previous index was unreadable ({exc})"
         log.warning("Rebuilding: %s", why)
@@ -124,48 +126,49 @@ def _live_index(index_dir: Path, spec: dict) -> tuple[disk.LoadedIndex | None, s
     return (None, why) if why else (old, None)
 
 
+def _described(d: Document) -> dict:
+    return {"title": d.title, "date": d.date, "path": d.path}
+
+
 def plan(docs: list[Document], index_dir: Path, spec: dict, rebuild: bool) -> Plan:
     """Compare the articles with the live index: added, changed, unchanged, removed, and whether to rebuild."""
     old, why = (None, "requested") if rebuild else _live_index(index_dir, spec)
-    old_files = old.manifest["files"] if old else {}
+    old_files = old.files if old else {}
     status = {d.source: "added" if d.source not in old_files else
               "unchanged" if old_files[d.source]["sha256"] == d.sha256 else "changed" for d in docs}
 
     def having(kind: str) -> list[str]:
         return [s for s, k in status.items() if k == kind]
 
-    unchanged = having("unchanged")
-    meta_changed = old is not None and any(
-        replace(old.documents[d.source], text="") != replace(d, text="") for d in docs if status[d.source] == "unchanged")
-    return Plan(docs, old, why, having("added"), having("changed"), unchanged,
-                sorted(set(old_files) - set(status)), meta_changed)
+    moved = [d.source for d in docs if status[d.source] == "unchanged"
+             and {k: old_files[d.source].get(k) for k in ("title", "date", "path")} != _described(d)]
+    return Plan(docs, old, why, having("added"), having("changed"), [s for s in having("unchanged") if s not in moved],
+                sorted(set(old_files) - set(status)), moved)
 
 
-def reuse(p: Plan, settings: Settings) -> tuple[list[Chunk], np.ndarray, list[int]]:
-    """Chunks of every article, the vectors of unchanged ones copied over, and the rows still to embed."""
-    old_rows: dict[str, list[int]] = {}
-    if p.old:
-        for i, c in enumerate(p.old.chunks):
-            old_rows.setdefault(c.source, []).append(i)
-    keep = set(p.unchanged)
+def passages(p: Plan, settings: Settings) -> tuple[list[Document], list[Chunk], np.ndarray, list[int]]:
+    """The new segment's articles (all, or the added, changed and re-described ones), their passages, vectors
+    copied where the text is unchanged (a new title or date), and the rows still to embed."""
+    redo = set(p.added) | set(p.changed) if p.old else {d.source for d in p.docs}
+    moved = set(p.meta_changed)
+    held = {name: segs.load_segment(p.old.path.parent / name)
+            for name in {p.old.files[s]["segment"] for s in moved}} if moved else {}
+    docs = [d for d in p.docs if d.source in redo | moved]
     chunks: list[Chunk] = []
-    copied: list[tuple[int, int]] = []  # (new row, old row)
+    blocks = [np.zeros((0, EMBEDDER_DIM), dtype=np.float32)]
     to_embed: list[int] = []
-    for d in p.docs:
-        if d.source in keep:
-            for i in old_rows.get(d.source, []):
-                c = p.old.chunks[i]
-                copied.append((len(chunks), i))
-                chunks.append(Chunk(c.chunk_id, c.source, c.start, c.end, c.text, d.title, d.date))
+    for d in docs:
+        if d.source in moved:
+            seg = held[p.old.files[d.source]["segment"]]
+            rows = [r for r, c in enumerate(seg.chunks) if c.source == d.source]
+            more = [replace(seg.chunks[r], title=d.title, date=d.date) for r in rows]
+            blocks.append(np.asarray(seg.vectors[rows], dtype=np.float32))
         else:
-            for c in chunk_text(d, settings.chunk_chars, settings.chunk_overlap):
-                to_embed.append(len(chunks))
-                chunks.append(c)
-    vectors = np.zeros((len(chunks), EMBEDDER_DIM), dtype=np.float32)
-    if copied:
-        new, old = zip(*copied)
-        vectors[list(new)] = p.old.vectors[list(old)]
-    return chunks, vectors, to_embed
+            more = chunk_text(d, settings.chunk_chars, settings.chunk_overlap)
+            to_embed += range(len(chunks), len(chunks) + len(more))
+            blocks.append(np.zeros((len(more), EMBEDDER_DIM), dtype=np.float32))
+        chunks += more
+    return docs, chunks, np.concatenate(blocks), to_embed
 
 
 def embed(chunks: list[Chunk], vectors: np.ndarray, rows: list[int], progress: Progress | None) -> None:
@@ -175,24 +178,52 @@ def embed(chunks: list[Chunk], vectors: np.ndarray, rows: list[int], progress: P
         vectors[rows] = fresh
 
 
-def write(index_dir: Path, spec: dict, settings: Settings, docs: list[Document], chunks: list[Chunk],
-          vectors: np.ndarray) -> Path:
-    """The manifest and a new live version; a failed write says so and leaves the old version live."""
-    manifest = spec | {
-        "index": {"kind": vec.index_kind(len(chunks), settings.exact_index_max), "metric": "inner_product",
-                  "exact_max": settings.exact_index_max},
-        "n_chunks": len(chunks),
-        "files": {d.source: {"sha256": d.sha256, "path": d.path, "chunks": sum(c.source == d.source for c in chunks)}
-                  for d in docs},
-        "corpus_dirs": [str(p) for p in settings.corpus_dirs],
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
+def write(index_dir: Path, spec: dict, settings: Settings, p: Plan, new: tuple[list[Document], list[Chunk],
+          np.ndarray]) -> tuple[Path, int]:
+    """The new segment, merges the segments need, and a new live version naming them; a failed write says so
+    and leaves the old version live. Returns the version and its number of passages."""
     try:
-        return disk.write_version(index_dir, manifest, docs, chunks, vectors, settings.exact_index_max)
+        return _write(index_dir, spec, settings, p, new)
     except OSError as exc:
         raise IndexStateError(f"Could not write the index at {index_dir} ({exc.strerror or exc}). Free some disk "
                               f"space or choose another index folder; the previous index is unchanged.",
                               Hint.OTHER_INDEX_DIR) from exc
+
+
+def _write(index_dir: Path, spec: dict, settings: Settings, p: Plan, new) -> tuple[Path, int]:
+    new_docs, new_chunks, _ = new
+    files = {s: f for s, f in (p.old.files if p.old else {}).items()}
+    gone = set(p.removed) | set(p.changed) | set(p.meta_changed)
+    parts = []  # (segment name, articles removed from it, passages, live passages)
+    for name, dead, n, live in p.old.segments if p.old else ():
+        now = {s for s in gone if files[s]["segment"] == name}
+        parts.append((name, dead | now, n, live - sum(files[s]["chunks"] for s in now)))
+    for s in gone:
+        files.pop(s, None)
+    if new_docs:
+        name = segs.write_segment(index_dir, *new, settings.exact_index_max)
+        parts.append((name, frozenset(), len(new_chunks), len(new_chunks)))
+        counts = Counter(c.source for c in new_chunks)
+        files.update({d.source: {"sha256": d.sha256, **_described(d), "chunks": counts[d.source], "segment": name}
+                      for d in new_docs})
+    parts = [x for x in parts if x[3] > 0]
+    for group in segs.plan_merges([(n, live) for _, _, n, live in parts]):
+        merged = segs.merged([(segs.load_segment(index_dir / parts[i][0]), parts[i][1]) for i in group])
+        name = segs.write_segment(index_dir, *merged, settings.exact_index_max)
+        for d in merged[0]:
+            files[d.source]["segment"] = name
+        parts = [x for i, x in enumerate(parts) if i not in group] + [(name, frozenset(), len(merged[1]),
+                                                                       len(merged[1]))]
+    manifest = spec | {
+        "index": {"metric": "inner_product", "exact_max": settings.exact_index_max},
+        "segments": [{"name": name, "removed": sorted(dead), "n_chunks": n, "n_live": live}
+                     for name, dead, n, live in parts],
+        "n_chunks": sum(live for *_, live in parts),
+        "files": dict(sorted(files.items())),
+        "corpus_dirs": [str(x) for x in settings.corpus_dirs],
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    return disk.write_version(index_dir, manifest), manifest["n_chunks"]
 
 
 def ingest(settings: Settings, rebuild: bool = False, progress: Progress | None = None) -> IngestReport:
@@ -209,19 +240,19 @@ def ingest(settings: Settings, rebuild: bool = False, progress: Progress | None 
         p = plan(docs, index_dir, spec, rebuild)
         if p.up_to_date:
             disk.clean_leftovers(index_dir, p.old.path)
-            return IngestReport([], [], [], p.unchanged, skipped, None, len(p.old.chunks),
-                                time.perf_counter() - t0, p.old.version)
+            return IngestReport([], [], [], p.unchanged, skipped, None, p.old.manifest["n_chunks"],
+                                time.perf_counter() - t0, p.old.path.name)
         if p.old is None and p.rebuild_because != "no index yet":
             log.warning("Rebuilding the index at %s: %s.", index_dir, p.rebuild_because)
-        chunks, vectors, to_embed = reuse(p, settings)
+        new_docs, chunks, vectors, to_embed = passages(p, settings)
         embed(chunks, vectors, to_embed, progress)
-        final = write(index_dir, spec, settings, docs, chunks, vectors)
+        final, n_chunks = write(index_dir, spec, settings, p, (new_docs, chunks, vectors))
         disk.clean_leftovers(index_dir, final)
     if p.old is None:
-        return IngestReport([d.source for d in docs], [], [], [], skipped, p.rebuild_because, len(chunks),
+        return IngestReport([d.source for d in docs], [], [], [], skipped, p.rebuild_because, n_chunks,
                             time.perf_counter() - t0, final.name)
-    return IngestReport(p.added, p.changed, p.removed, p.unchanged, skipped, None, len(chunks),
-                        time.perf_counter() - t0, final.name, p.meta_changed)
+    return IngestReport(p.added, p.changed, p.removed, p.unchanged + p.meta_changed, skipped, None, n_chunks,
+                        time.perf_counter() - t0, final.name, bool(p.meta_changed))
 
 
 def _progress_bar(total: int, progress: Progress | None):

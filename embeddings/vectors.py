@@ -32,11 +32,29 @@ def build_index(vectors: np.ndarray, exact_max: int = 50_000):
     return index
 
 
-def search(index, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """(q, d) -> scores (q, k) and row ids (q, k); missing results have id -1."""
+def excluding(ids: np.ndarray):
+    """A FAISS search filter leaving out row ids ``ids`` (rows of removed articles), or None for none."""
+    import faiss
+
+    if not len(ids):
+        return None
+    batch = faiss.IDSelectorBatch(np.ascontiguousarray(ids, dtype=np.int64))
+    return batch, faiss.IDSelectorNot(batch)  # the Not refers to the batch: both kept alive together
+
+
+def search(index, queries: np.ndarray, k: int, exclude=None) -> tuple[np.ndarray, np.ndarray]:
+    """(q, d) -> scores (q, k) and row ids (q, k); missing results have id -1. ``exclude``: from ``excluding``."""
+    import faiss
+
     queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
     k = max(1, min(k, index.ntotal)) if index.ntotal else 1
-    return index.search(queries, k)
+    if exclude is None:
+        return index.search(queries, k)
+    if hasattr(index, "hnsw"):
+        params = faiss.SearchParametersHNSW(sel=exclude[1], efSearch=index.hnsw.efSearch)
+    else:
+        params = faiss.SearchParameters(sel=exclude[1])
+    return index.search(queries, k, params=params)
 
 
 def save_index(index, path: Path) -> None:

@@ -201,15 +201,19 @@ def build_parser() -> argparse.ArgumentParser:
     _common(sp)
     sp.set_defaults(func=cmd_ask)
 
-    sp = sub.add_parser("bench", help="answer a question file and score it; or: bench compare A B; bench ablate; bench perf",
+    sp = sub.add_parser("bench", help="answer a question file and score it; or: bench compare A B; bench ablate; bench perf; "
+                             "bench archive",
                         description="rag bench QUESTIONS.jsonl [--out DIR] | rag bench compare RUN_A RUN_B | "
-                                    "rag bench ablate RUN QUESTIONS [RUN QUESTIONS ...] | rag bench perf")
-    sp.add_argument("target", help="a question file (.jsonl), 'compare', 'ablate' or 'perf'")
+                                    "rag bench ablate RUN QUESTIONS [RUN QUESTIONS ...] | rag bench perf | "
+                                    "rag bench archive [--passages N] [--workdir DIR]")
+    sp.add_argument("target", help="a question file (.jsonl), 'compare', 'ablate', 'perf' or 'archive'")
     sp.add_argument("rest", nargs="*", help="for compare: the two run folders; for ablate: run folder and question file pairs")
     sp.add_argument("--out", help="run folder (default runs/<name>); a .jsonl path puts the results there")
     sp.add_argument("--repeats", type=int, default=1, help="answer each question N times (latency spread)")
     sp.add_argument("--quick", action="store_true", help="perf: smaller sizes only")
     sp.add_argument("--scales", help="perf: synthetic collection sizes as multiples of the seeds (default 1,10,100)")
+    sp.add_argument("--passages", type=int, default=1_000_000, help="archive: passages in the synthetic archive")
+    sp.add_argument("--workdir", type=Path, help="archive: where it is built and kept (default runs/archive-data)")
     _common(sp)
     sp.set_defaults(func=cmd_bench)
 

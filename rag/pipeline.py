@@ -186,10 +186,10 @@ def ask_stream(engine: Engine, question: str, history: list[tuple[str, str]] = (
     yield found
     llm = engine.llm
     pieces: list[str] = []
-    usage, first = Usage(), None
+    usage, first = Usage(stopped=stop is not None and stop.is_set()), None  # stopped while searching
     t_gen = time.perf_counter()
     messages = build_messages(question, found.evidence, list(found.history))
-    for piece in llm.stream(messages, s.max_tokens, s.temperature, s.gen_timeout_s, stop):
+    for piece in () if usage.stopped else llm.stream(messages, s.max_tokens, s.temperature, s.gen_timeout_s, stop):
         if isinstance(piece, Usage):
             usage = piece
             continue

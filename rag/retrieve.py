@@ -14,7 +14,6 @@ from core.dates import DateRef, article_matches, find_dates, in_range, text_ment
 from core.records import Hit
 from core.settings import Settings
 from core.text import capitalised, tokenize
-from embeddings import vectors as vec
 from embeddings.diskformat import LoadedIndex
 from embeddings.embedder import embed_query
 from embeddings.lexical import BM25
@@ -79,8 +78,8 @@ def retrieve(question: str, index: LoadedIndex, embedder, settings: Settings, k:
 
     qv = embed_query(embedder, query)
     # dense search runs in every mode: its best score drives the relevance gate
-    _, ids = vec.search(index.faiss_index, qv[None, :], pool if allowed is None else n)
-    dense_rank = [int(i) for i in ids[0] if i >= 0 and (allowed is None or i in allowed)][:pool]
+    dense_rank = [i for i in index.dense_top(qv, pool if allowed is None else n)
+                  if allowed is None or i in allowed][:pool]
     # lexical search also runs in every mode: a rare word it matches ("Michaels") counts as relevance
     bm25 = index.lexical
     ids, _ = bm25.top(query, pool if allowed is None else n)
@@ -99,12 +98,12 @@ def retrieve(question: str, index: LoadedIndex, embedder, settings: Settings, k:
         rankings.append(dated)
     fused = _rrf(rankings)
     order = sorted(fused, key=lambda r: -fused[r])[:k]
-    dense_scores = index.vectors[order] @ qv if order else np.zeros(0)
+    dense_scores = index.vectors_of(order) @ qv if order else np.zeros(0)
     d_pos = {r: i + 1 for i, r in enumerate(dense_rank)}
     l_pos = {r: i + 1 for i, r in enumerate(lex_rank)}
     hits = tuple(Hit(index.chunks[r], fused[r], float(s), d_pos.get(r), l_pos.get(r), r)
                  for r, s in zip(order, dense_scores))
-    best = float(index.vectors[dense_rank[0]] @ qv) if dense_rank else 0.0
+    best = float(index.vectors_of(dense_rank[:1])[0] @ qv) if dense_rank else 0.0
 
     reason, detail = _decline_reason(question, hits, best, bool(lex_rank), allowed is not None, bm25, settings)
     return Retrieval(hits, best, dates, reason, time.perf_counter() - t0, qv, detail)

@@ -40,7 +40,7 @@ def settings_for(tmp_path):
     from core.settings import Settings
 
     def make(corpus: Path, **kw):
-        return Settings.load(corpus_dirs=(corpus,), index_dir=tmp_path / "index", **kw)
+        return Settings.load(corpus_dirs=(corpus,), **({"index_dir": tmp_path / "index"} | kw))
 
     return make
 

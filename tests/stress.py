@@ -98,7 +98,9 @@ def kill_ingest(workdir: Path, articles: int = 300, rounds: int = 20, seed: int 
     report = ingest(settings)  # the next run completes the work and removes leftovers
     leftovers = [p.name for p in index_dir.iterdir() if p.name.startswith((".tmp-", ".CURRENT-"))]
     live = current_version(index_dir)
-    stale = [p.name for p in index_dir.glob("v-*") if p != live]
+    named = {e["name"] for e in json.loads((live / "manifest.json").read_text())["segments"]}
+    stale = [p.name for p in index_dir.glob("v-*") if p != live] + [p.name for p in index_dir.glob("seg-*")
+                                                                      if p.name not in named]
     return {"kills_tried": tried, "kills_survived": survived, "corrupt_indexes": corrupt, "mixed_states": mixed,
             "kills_after_commit": finished, "final_matches_corpus": report.n_chunks > 0 and
             set(load_index(settings).manifest["files"]) == set(corpus_state(corpus)),

@@ -1,6 +1,7 @@
 """Index persistence: manifest, incremental updates, rebuilds, damage, and kills mid-write."""
 import json
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -17,7 +18,7 @@ def test_build_then_rerun_embeds_nothing(corpus, settings_for):
     assert len(first.added) == 5 and first.n_chunks > 20
     idx = load_index(s)
     m = idx.manifest
-    assert m["embedder"] == {"name": "all-MiniLM-L6-v2", "dim": 384}
+    assert m["embedder"] == {"name": "all-MiniLM-L6-v2", "dim": 384, "backend": "torch"}
     assert m["chunking"]["chunk_chars"] == s.chunk_chars
     assert set(m["files"]) == {p.stem for p in corpus.glob("*.txt")}
     assert all(len(f["sha256"]) == 64 for f in m["files"].values())
@@ -49,11 +50,26 @@ def test_incremental_add_change_delete(corpus, settings_for, monkeypatch):
     # only the new and changed articles were embedded
     assert set(embedded) == {c.text for c in after.chunks if c.source in ("new", "001_ca0daf8963f53742")}
     # unchanged articles kept their vectors
-    old = {c.chunk_id: before.vectors[i] for i, c in enumerate(before.chunks)}
+    old = {c.chunk_id: before.vectors_of([i])[0] for i, c in enumerate(before.chunks)}
     for i, c in enumerate(after.chunks):
         if c.source == "000_33c356039679306b":
-            assert np.array_equal(after.vectors[i], old[c.chunk_id])
+            assert np.array_equal(after.vectors_of([i])[0], old[c.chunk_id])
     assert len(list(s.resolved_index_dir.glob("v-*"))) == 1  # old version cleaned up
+    # 2 of the first segment's 5 articles gone (over a quarter of its passages): rewritten without them
+    assert [len(dead) for _, dead in after.parts] == [0, 0] and after.parts[0][0].path != before.parts[0][0].path
+
+
+def test_removing_marks_the_articles_and_rewrites_nothing(corpus, settings_for):
+    s = settings_for(corpus)
+    ingest(s)
+    before = load_index(s)
+    (corpus / "001_ca0daf8963f53742.txt").unlink()  # 15 of 100 passages
+    r = ingest(s)
+    after = load_index(s)
+    assert r.removed == ["001_ca0daf8963f53742"] and len(after.chunks) == r.n_chunks < len(before.chunks)
+    assert [(seg.path, dead) for seg, dead in after.parts] == [(before.parts[0][0].path, {"001_ca0daf8963f53742"})]
+    assert "001_ca0daf8963f53742" not in after.documents and "001_ca0daf8963f53742" not in {
+        c.source for c in after.chunks}
 
 
 def test_other_chunking_rebuilds_and_says_why(corpus, settings_for):
@@ -80,19 +96,38 @@ def test_other_embedder_in_manifest_rebuilds(corpus, settings_for):
     load_index(s)
 
 
+def test_index_built_by_the_other_embedding_backend_is_rebuilt_with_a_message(corpus, settings_for):
+    s = settings_for(corpus)
+    ingest(s)
+    path = current_version(s.resolved_index_dir) / "manifest.json"
+    m = json.loads(path.read_text())
+    m["embedder"]["backend"] = "onnx"
+    path.write_text(json.dumps(m))
+    with pytest.raises(IndexStateError, match='"backend": "onnx".*Index the articles again'):
+        load_index(s)
+    r = ingest(s)
+    assert '"onnx"' in r.rebuilt_because and "rebuilt" in r.summary()
+    assert load_index(s).manifest["embedder"]["backend"] == "torch"
+
+
+def _segment(s):
+    live = current_version(s.resolved_index_dir)
+    return s.resolved_index_dir / json.loads((live / "manifest.json").read_text())["segments"][0]["name"]
+
+
 @pytest.mark.parametrize("damage", ["truncate_faiss", "drop_chunk_line", "garbage_vectors", "bad_pointer", "bad_json"])
 def test_damaged_index_is_reported_then_rebuilt(corpus, settings_for, damage):
     s = settings_for(corpus)
     ingest(s)
-    v = current_version(s.resolved_index_dir)
+    v, seg = current_version(s.resolved_index_dir), _segment(s)
     if damage == "truncate_faiss":
-        data = (v / "index.faiss").read_bytes()
-        (v / "index.faiss").write_bytes(data[: len(data) // 2])
+        data = (seg / "index.faiss").read_bytes()
+        (seg / "index.faiss").write_bytes(data[: len(data) // 2])
     elif damage == "drop_chunk_line":
-        lines = (v / "chunks.jsonl").read_text().splitlines()
-        (v / "chunks.jsonl").write_text("\n".join(lines[:-1]) + "\n")
+        lines = (seg / "chunks.jsonl").read_text().splitlines()
+        (seg / "chunks.jsonl").write_text("\n".join(lines[:-1]) + "\n")
     elif damage == "garbage_vectors":
-        (v / "vectors.npy").write_bytes(b"\x00" * 100)
+        (seg / "vectors.npy").write_bytes(b"\x00" * 100)
     elif damage == "bad_pointer":
         (s.resolved_index_dir / "CURRENT").write_text("v-missing\n")
     elif damage == "bad_json":
@@ -146,7 +181,7 @@ def test_failed_write_keeps_previous_index(corpus, settings_for, monkeypatch):
     def disk_full(*a, **k):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(store.vec, "save_index", disk_full)
+    monkeypatch.setattr(store.segs.vec, "save_index", disk_full)
     with pytest.raises(IndexStateError, match="No space left on device.*previous index is unchanged"):
         ingest(s)
     assert current_version(s.resolved_index_dir) == before
@@ -154,20 +189,19 @@ def test_failed_write_keeps_previous_index(corpus, settings_for, monkeypatch):
     assert "new" not in load_index(s).documents
 
 
-def test_lexical_index_is_loaded_from_the_version_not_rebuilt(corpus, settings_for, monkeypatch):
-    import shutil
-
-    from embeddings import diskformat
+def test_lexical_index_is_loaded_from_the_segment_not_rebuilt(corpus, settings_for, monkeypatch):
+    from embeddings import lexical
 
     s = settings_for(corpus)
     ingest(s)
-    live = current_version(s.resolved_index_dir)
-    assert (live / "lexical" / "df.json").is_file()
-    built = diskformat.lexical_index(load_index(s).chunks)
-    monkeypatch.setattr(diskformat, "lexical_index", lambda chunks: pytest.fail("rebuilt instead of loaded"))
+    assert (_segment(s) / "lexical" / "terms.json").is_file()
+    built = lexical.BM25.over([f"{c.title}\n{c.text}" for c in load_index(s).chunks])
+    monkeypatch.setattr(lexical.Postings, "build", lambda texts: pytest.fail("rebuilt instead of loaded"))
     loaded = load_index(s).lexical
     for q in ("Rosatom nuclear power plant", "Victory Day parade Moscow", "Morgan Michaels"):
         assert [list(x) for x in loaded.top(q, 10)] == [list(x) for x in built.top(q, 10)]
+    shutil.rmtree(_segment(s) / "lexical")  # a segment that lost its lexical index is damaged: rebuilt
     monkeypatch.undo()
-    shutil.rmtree(live / "lexical")  # a version written before lexical/ existed still serves, built in memory
-    assert load_index(s).lexical.top("Morgan Michaels", 3)[0].size
+    with pytest.raises(IndexStateError, match="damaged"):
+        load_index(s)
+    assert ingest(s).rebuilt_because

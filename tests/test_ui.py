@@ -65,6 +65,20 @@ def test_stop_keeps_the_written_part_and_the_next_question_goes_on(service):
     assert len(messages) == 4 and not conv.turns[1].answer.stopped  # a Stop before it does not end it
 
 
+def test_stop_while_the_evidence_is_found_stops_that_question_before_the_model(service):
+    conv = handlers.Conversation()
+    handlers.enqueue(conv, QUESTION)
+    handlers.find_next(service, conv)
+    conv.stop()  # pressed while the page still shows "Looking for evidence": the answer has not started
+    handlers.enqueue(conv, "Who is Morgan Michaels?")  # asked right after Stop
+    (messages, sources, _), _ = final(handlers.answer_next(service, conv))
+    first = conv.turns[0].answer
+    assert first.stopped and first.draft == "" and "before any answer was written" in messages[1]["content"]
+    assert 'id="src-1-1"' in sources  # its evidence is kept
+    final(handlers.answer_next(service, conv))
+    assert not conv.turns[1].answer.stopped and conv.turns[1].answer.draft  # the next one is answered
+
+
 def test_follow_up_keeps_the_conversation(service):
     conv = handlers.Conversation()
     final(handlers.chat(service, conv, "Who is Morgan Michaels?"))
@@ -299,16 +313,21 @@ STOP_THEN_ENTER = """() => new Promise((done) => {
 
 @pytest.mark.browser
 def test_browser_stop_then_ask_again_at_once(browser, server):
-    import time
-
     page = _page(browser, server)
     stopped, gaps = 0, []
     for i in range(10):
         _ask(page, QUESTION)
-        page.wait_for_function("(n) => document.querySelectorAll('#chat .message.bot').length >= n", arg=2 * i + 1)
+        # the question is kept (its bubble shown, the box emptied: the answer of the last one, still streaming,
+        # can show the bubble before the box is emptied, and typing before then would be erased)
+        page.wait_for_function("(n) => document.querySelectorAll('#chat .message.bot').length >= n"
+                               " && document.querySelector('#question textarea').value === ''", arg=2 * i + 1)
         # the next question is typed while the answer is written (streamed updates leave the box alone) ...
-        page.locator("#question textarea").fill(f"Who is Morgan Michaels? ({i})")
-        assert page.locator("#question textarea").input_value() == f"Who is Morgan Michaels? ({i})"
+        box = page.locator("#question textarea")
+        box.fill(f"Who is Morgan Michaels? ({i})")
+        page.wait_for_timeout(300)
+        if box.input_value() == "":  # the emptying of the box after the last question reached the page late
+            box.fill(f"Who is Morgan Michaels? ({i})")
+        assert box.input_value() == f"Who is Morgan Michaels? ({i})"
         # ... then Stop, and Ask 100 ms later, timed in the page itself
         gaps.append(page.evaluate(STOP_THEN_ENTER))
         page.wait_for_function(LAST_FINAL, arg=4 * i + 4, timeout=120_000)

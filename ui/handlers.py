@@ -25,13 +25,12 @@ class ChatService(Service):
 
 
 class Conversation:
-    """One visitor's chat, kept on the server (a ``gr.State``): its turns, each answer's own sources, and the
-    stop event of the question being answered. Every question reads the latest state, so one asked right
-    after Stop follows the stopped answer instead of an older copy of the chat."""
+    """One visitor's chat, kept on the server (a ``gr.State``): its turns, each with its own sources and stop
+    event. Every question reads the latest state, so one asked right after Stop follows the stopped answer
+    instead of an older copy of the chat."""
 
     def __init__(self):
         self.turns: list[render.Turn] = []
-        self.stop_event = threading.Event()
         self.lock = threading.Lock()
 
     def messages(self) -> list[dict]:
@@ -44,7 +43,12 @@ class Conversation:
         return render.turns_sources_html(self.turns)
 
     def stop(self) -> None:
-        self.stop_event.set()
+        """Stop the oldest question not yet answered, whether its evidence is still being found or its answer
+        is being written; a question asked after Stop is not stopped by it."""
+        with self.lock:
+            turn = next((t for t in self.turns if t.answer is None), None)
+        if turn is not None:
+            turn.stop.set()
 
     def history(self, turn: render.Turn) -> list[tuple[str, str]]:
         """The (question, answer) pairs before ``turn`` that were answered, last three."""
@@ -98,12 +102,11 @@ def answer_next(service: Service, conv: Conversation, k: int | None = None, date
     turn = conv.claim("started")
     if turn is None:
         return
-    conv.stop_event = threading.Event()  # a Stop pressed before this question does not end it
     yield conv.messages(), conv.sources(), None
     raw = ""
     try:
         for item in service.ask_stream(turn.question, history=conv.history(turn), k=_k(k),
-                                       date_range=_date_range(date_from, date_to), stop=conv.stop_event,
+                                       date_range=_date_range(date_from, date_to), stop=turn.stop,
                                        found=turn.found):
             if isinstance(item, Found):
                 turn.sources = render.evidence_html(item.evidence, service.documents(), turn.number)

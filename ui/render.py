@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 from core.dates import human_date
 from core.records import Answer, Citation, Document, Evidence
@@ -130,6 +131,7 @@ class Turn:
     started: bool = False  # its answer is being written (or was)
     searched: bool = False  # its evidence is being found (or was), outside the queue
     found: object = None  # rag.service.Found, once searched
+    stop: threading.Event = field(default_factory=threading.Event)  # Stop pressed while it was not yet answered
 
 
 def turns_sources_html(turns: list[Turn]) -> str:

@@ -1,4 +1,5 @@
-"""``rag bench ...`` behind the CLI edge: a question file, ``compare RUN_A RUN_B``, ``ablate ...`` or ``perf``."""
+"""``rag bench ...`` behind the CLI edge: a question file, ``compare RUN_A RUN_B``, ``ablate ...``, ``perf`` or
+``archive``."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -32,6 +33,13 @@ def run(args, make_service: Callable[[object], Service]) -> int:
         except ValueError:
             raise RagError("--scales takes whole numbers separated by commas, e.g. 1,10,100,1000.") from None
         perf.main(Path(args.out or "runs/perf"), quick=args.quick, scales=scales)
+        return 0
+    if args.target == "archive":
+        from rag.eval import archive
+
+        if args.passages < 1000:
+            raise RagError("--passages must be at least 1000.")
+        archive.main(Path(args.out or "runs/archive"), args.workdir or Path("runs/archive-data"), args.passages)
         return 0
     if args.rest:
         raise RagError(f"Unexpected arguments: {' '.join(args.rest)}.")

@@ -64,7 +64,7 @@ def run_questions(questions: list[Question], answer_one: Callable[[dict], dict],
 def environment(settings: Settings, model_path: Path | None) -> dict:
     """What a rerun needs to know: model and its sha256, embedder, packages, settings, CPU, date."""
     versions = {}
-    for pkg in ("llama_cpp_python", "faiss-cpu", "sentence-transformers", "torch", "bm25s", "numpy", "gradio"):
+    for pkg in ("llama_cpp_python", "faiss-cpu", "sentence-transformers", "torch", "numpy", "gradio"):
         try:
             versions[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
