@@ -20,7 +20,7 @@ import logging
 import os
 import shutil
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Callable
@@ -171,6 +171,7 @@ class Version:
 
     path: Path
     manifest: dict
+    checked: dict[str, dict] = field(default_factory=dict)  # segment name -> its segment.json, sizes checked
 
     @property
     def files(self) -> dict[str, dict]:
@@ -196,7 +197,7 @@ def read_version(path: Path) -> Version:
         if not name or "/" in name or not (path.parent / name).is_dir():
             raise IndexStateError(f"The index at {path.parent} names a segment {name!r} that is not there. "
                                   f"{_REBUILD}", Hint.REBUILD_INDEX)
-        check_files(path.parent / name)
+        version.checked[name] = check_files(path.parent / name)
     return version
 
 
@@ -205,7 +206,7 @@ def load_version(path: Path) -> LoadedIndex:
     inconsistent."""
     version = read_version(path)
     manifest = version.manifest
-    loaded = assemble(path, manifest, [(load_segment(path.parent / name), dead)
+    loaded = assemble(path, manifest, [(load_segment(path.parent / name, version.checked[name]), dead)
                                        for name, dead, *_ in version.segments])
     problems = []
     if manifest.get("n_chunks") != len(loaded.chunks):

@@ -116,9 +116,10 @@ def check_files(path: Path) -> dict:
     return meta
 
 
-def load_segment(path: Path) -> Segment:
-    """Load and cross-check one segment; ``IndexStateError`` if anything is missing or inconsistent."""
-    meta = check_files(path)
+def load_segment(path: Path, meta: dict | None = None) -> Segment:
+    """Load and cross-check one segment; ``IndexStateError`` if anything is missing or inconsistent.
+    ``meta``: what ``check_files`` returned for it, when already checked."""
+    meta = meta or check_files(path)
     try:
         docs = {d["source"]: Document(**d) for d in _read_jsonl(path / "documents.jsonl")}
         chunks = [Chunk(**c) for c in _read_jsonl(path / "chunks.jsonl")]
