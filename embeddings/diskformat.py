@@ -32,10 +32,11 @@ from core.records import Chunk, Document
 from core.text import sentence_spans
 from embeddings import vectors as vec
 from embeddings.lexical import BM25
+from embeddings.passages import Joined
 from embeddings.segments import Segment, check_files, fsync_write, live_rows, load_segment, new_name
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 SENTENCE_CACHE = 60_000
 _REBUILD = "Rebuild it from the articles."
 
@@ -49,8 +50,7 @@ class LoadedIndex:
     manifest: dict
     parts: tuple[tuple[Segment, frozenset[str]], ...]  # each segment and the articles no longer live in it
     documents: dict[str, Document]
-    chunks: list[Chunk]
-    _where: np.ndarray  # row -> (segment position, row in that segment)
+    chunks: Joined  # row -> its Chunk, made when asked for
     _to_global: tuple[np.ndarray, ...]  # per segment: its rows -> live rows, -1 where removed
 
     @property
@@ -69,12 +69,19 @@ class LoadedIndex:
     def _filters(self) -> tuple:
         return tuple(vec.excluding(np.flatnonzero(g < 0)) for g in self._to_global)
 
-    def dense_top(self, query: np.ndarray, n: int) -> list[int]:
-        """The ``n`` live rows nearest ``query`` (inner product), best first, over every segment."""
+    def dense_top(self, query: np.ndarray, n: int, only: np.ndarray | None = None) -> list[int]:
+        """The ``n`` live rows nearest ``query`` (inner product), best first, over every segment; ``only``: a
+        mask over live rows to search within (FAISS skips the others, so a date range costs no wider search)."""
         scores, rows = [np.zeros(0, np.float32)], [np.zeros(0, np.int64)]
         for (seg, _), to_global, exclude in zip(self.parts, self._to_global, self._filters):
+            if only is not None:
+                keep = np.flatnonzero(to_global >= 0)
+                keep = keep[only[to_global[keep]]]
+                if not len(keep):
+                    continue
+                exclude = vec.including(keep)
             if seg.chunks:
-                s, ids = vec.search(seg.faiss_index, query[None, :], n, exclude)
+                s, ids = vec.search(seg.faiss_index, query[None, :], n, exclude, seg.vectors)
                 ok = ids[0] >= 0
                 g = to_global[ids[0][ok]]
                 scores.append(s[0][ok][g >= 0])
@@ -82,11 +89,20 @@ class LoadedIndex:
         scores, rows = np.concatenate(scores), np.concatenate(rows)
         return [int(r) for r in rows[np.lexsort((rows, -scores))][:n]]
 
+    def rows_of_articles(self, keep: Callable[[Document], bool]) -> np.ndarray:
+        """A mask over live rows: True where the passage's article passes ``keep`` (asked once per article)."""
+        mask = [np.zeros(0, bool)]
+        for (seg, _), to_global in zip(self.parts, self._to_global):
+            ok = np.array([keep(d) for d in seg.chunks.docs], dtype=bool)
+            live = to_global >= 0
+            mask.append(ok[seg.chunks.article_rows[live]] if len(ok) else np.zeros(int(live.sum()), bool))
+        return np.concatenate(mask)
+
     def vectors_of(self, rows) -> np.ndarray:
         """The stored vectors of live rows ``rows``, as (len(rows), dim) float32."""
         out = np.zeros((len(rows), self.dim), dtype=np.float32)
         for i, r in enumerate(rows):
-            seg, local = self._where[r]
+            seg, local = self.chunks.where[r]
             out[i] = self.parts[seg][0].vectors[local]
         return out
 
@@ -150,18 +166,18 @@ def current_version(index_dir: Path) -> Path | None:
 def assemble(path: Path, manifest: dict, parts: list[tuple[Segment, frozenset[str]]]) -> LoadedIndex:
     """A version over loaded segments: the live articles and passages, numbered segment by segment."""
     documents: dict[str, Document] = {}
-    chunks: list[Chunk] = []
-    where, to_global = [], []
+    n = 0
+    where, to_global = [np.zeros((0, 2), np.int64)], []
     for k, (seg, dead) in enumerate(parts):
         documents.update((s, d) for s, d in seg.documents.items() if s not in dead)
         rows = live_rows(seg, dead)
         g = np.full(len(seg.chunks), -1, dtype=np.int64)
-        g[rows] = np.arange(len(chunks), len(chunks) + len(rows))
+        g[rows] = np.arange(n, n + len(rows))
+        n += len(rows)
         to_global.append(g)
-        chunks += [seg.chunks[i] for i in rows]
-        where.append(np.stack([np.full(len(rows), k), rows], axis=1))
-    where_arr = np.concatenate(where) if where else np.zeros((0, 2), np.int64)
-    return LoadedIndex(path, manifest, tuple(parts), documents, chunks, where_arr, tuple(to_global))
+        where.append(np.stack([np.full(len(rows), k, dtype=np.int64), rows], axis=1))
+    chunks = Joined(tuple(seg.chunks for seg, _ in parts), np.concatenate(where))
+    return LoadedIndex(path, manifest, tuple(parts), documents, chunks, tuple(to_global))
 
 
 @dataclass(frozen=True)
@@ -189,6 +205,8 @@ def read_version(path: Path) -> Version:
     """The manifest of version ``path``, its segments present and the right size; ``IndexStateError`` if not."""
     try:
         version = Version(path, json.loads((path / "manifest.json").read_text(encoding="utf-8")))
+        if version.manifest.get("format_version") != FORMAT_VERSION:
+            return version  # another layout: ``spec_mismatch`` names the format, nothing more is read
         named, _ = version.segments, version.files
     except (OSError, ValueError, TypeError, KeyError) as exc:
         raise IndexStateError(f"The index at {path.parent} is damaged ({type(exc).__name__}: {exc}). {_REBUILD}",
@@ -201,10 +219,10 @@ def read_version(path: Path) -> Version:
     return version
 
 
-def load_version(path: Path) -> LoadedIndex:
-    """Load and cross-check one version and its segments; ``IndexStateError`` if anything is missing or
-    inconsistent."""
-    version = read_version(path)
+def load_version(version: Version) -> LoadedIndex:
+    """Load and cross-check one version (from ``read_version``) and its segments; ``IndexStateError`` if anything
+    is missing or inconsistent."""
+    path = version.path
     manifest = version.manifest
     loaded = assemble(path, manifest, [(load_segment(path.parent / name, version.checked[name]), dead)
                                        for name, dead, *_ in version.segments])

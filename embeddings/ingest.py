@@ -103,12 +103,12 @@ def load_index(settings: Settings) -> disk.LoadedIndex:
     path = disk.current_version(index_dir)
     if path is None:
         raise IndexStateError(f"No index at {index_dir}. Build it from the articles first.", Hint.BUILD_INDEX)
-    loaded = disk.load_version(path)
-    why = disk.spec_mismatch(loaded.manifest, build_spec(settings))
+    version = disk.read_version(path)
+    why = disk.spec_mismatch(version.manifest, build_spec(settings))
     if why:
         raise IndexStateError(f"The index at {index_dir} is outdated: {why}. Index the articles again to rebuild it.",
                               Hint.BUILD_INDEX)
-    return loaded
+    return disk.load_version(version)
 
 
 def _live_index(index_dir: Path, spec: dict) -> tuple[disk.Version | None, str | None]:
@@ -160,8 +160,8 @@ def passages(p: Plan, settings: Settings) -> tuple[list[Document], list[Chunk], 
     for d in docs:
         if d.source in moved:
             seg = held[p.old.files[d.source]["segment"]]
-            rows = [r for r, c in enumerate(seg.chunks) if c.source == d.source]
-            more = [replace(seg.chunks[r], title=d.title, date=d.date) for r in rows]
+            rows = seg.chunks.rows_of({d.source})
+            more = [replace(seg.chunks[int(r)], title=d.title, date=d.date) for r in rows]
             blocks.append(np.asarray(seg.vectors[rows], dtype=np.float32))
         else:
             more = chunk_text(d, settings.chunk_chars, settings.chunk_overlap)

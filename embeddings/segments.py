@@ -7,7 +7,7 @@ is rewritten until ``plan_merges`` says so. Layout of one segment::
     seg-<time>-<rand>/
         segment.json      its passage count, articles and FAISS index kind
         documents.jsonl   one article per line (source, title, date, path, sha256, text)
-        chunks.jsonl      one passage per line (chunk_id, source, start, end, text, title, date)
+        passages.npy      one row per passage: its article's row, its number, start, end (``embeddings.passages``)
         vectors.npy       (n, 384) float32, row i = passage i; memory-mapped when loaded
         index.faiss       exact inner product up to ``exact_max`` rows, HNSW beyond
         lexical/          its postings (``embeddings.lexical.Postings``)
@@ -28,6 +28,7 @@ from core.errors import Hint, IndexStateError
 from core.records import Chunk, Document
 from embeddings import vectors as vec
 from embeddings.lexical import Postings
+from embeddings.passages import Passages, table_of
 
 MAX_SEGMENTS = 8  # more, and the smaller half is merged into one
 MAX_DEAD = 0.25  # a segment whose removed passages exceed this share is rewritten without them
@@ -40,7 +41,7 @@ class Segment:
 
     path: Path
     documents: dict[str, Document]
-    chunks: list[Chunk]
+    chunks: Passages
     vectors: np.ndarray
     faiss_index: object
     postings: Postings
@@ -78,11 +79,8 @@ def write_segment(index_dir: Path, docs: list[Document], chunks: list[Chunk], ve
     tmp.mkdir(parents=True)
     try:
         fsync_write(tmp / "documents.jsonl", _jsonl(asdict(d) for d in docs))
-        fsync_write(tmp / "chunks.jsonl", _jsonl(asdict(c) for c in chunks))
-        with open(tmp / "vectors.npy", "wb") as f:
-            np.save(f, np.asarray(vectors, dtype=np.float32), allow_pickle=False)
-            f.flush()
-            os.fsync(f.fileno())
+        _save_npy(tmp / "passages.npy", table_of(docs, chunks))
+        _save_npy(tmp / "vectors.npy", np.asarray(vectors, dtype=np.float32))
         vec.save_index(vec.build_index(vectors, exact_max), tmp / "index.faiss")
         Postings.build([f"{c.title}\n{c.text}" for c in chunks]).save(tmp / "lexical")
         meta = {"n_chunks": len(chunks), "index": vec.index_kind(len(chunks), exact_max),
@@ -93,6 +91,13 @@ def write_segment(index_dir: Path, docs: list[Document], chunks: list[Chunk], ve
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _save_npy(path: Path, array: np.ndarray) -> None:
+    with open(path, "wb") as f:
+        np.save(f, array, allow_pickle=False)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def _sizes(folder: Path) -> dict[str, int]:
@@ -122,7 +127,7 @@ def load_segment(path: Path, meta: dict | None = None) -> Segment:
     meta = meta or check_files(path)
     try:
         docs = {d["source"]: Document(**d) for d in _read_jsonl(path / "documents.jsonl")}
-        chunks = [Chunk(**c) for c in _read_jsonl(path / "chunks.jsonl")]
+        chunks = Passages.load(path / "passages.npy", tuple(docs.values()))
         vectors = np.load(path / "vectors.npy", mmap_mode="r", allow_pickle=False)
         index = vec.load_index(path / "index.faiss")
         postings = Postings.load(path / "lexical")
@@ -141,7 +146,7 @@ def _inconsistencies(meta: dict, seg: Segment) -> list[str]:
     n = len(seg.chunks)
     problems = []
     if meta.get("n_chunks") != n:
-        problems.append(f"{seg.name} says {meta.get('n_chunks')} passages, chunks.jsonl has {n}")
+        problems.append(f"{seg.name} says {meta.get('n_chunks')} passages, passages.npy has {n}")
     if seg.vectors.ndim != 2 or len(seg.vectors) != n:
         problems.append(f"vectors are {seg.vectors.shape}, expected {n} rows")
     if seg.faiss_index.ntotal != n or len(seg.postings.lengths) != n:
@@ -149,19 +154,14 @@ def _inconsistencies(meta: dict, seg: Segment) -> list[str]:
                         f"{len(seg.postings.lengths)} passages, expected {n}")
     if sorted(meta.get("sources", [])) != sorted(seg.documents):
         problems.append(f"documents.jsonl of {seg.name} does not match segment.json")
-    for c in seg.chunks[:: max(1, n // 50)]:
-        d = seg.documents.get(c.source)
-        if d is None or d.text[c.start:c.end] != c.text:
-            problems.append(f"chunk {c.chunk_id} does not match its article text")
-            break
-    return problems
+    return problems + seg.chunks.problems()
 
 
 def live_rows(seg: Segment, dead: frozenset[str]) -> np.ndarray:
     """The rows of ``seg`` whose article is still live there."""
     if not dead:
         return np.arange(len(seg.chunks))
-    return np.array([i for i, c in enumerate(seg.chunks) if c.source not in dead], dtype=np.int64)
+    return np.setdiff1d(np.arange(len(seg.chunks)), seg.chunks.rows_of(dead), assume_unique=True)
 
 
 def plan_merges(sizes: list[tuple[int, int]]) -> list[list[int]]:
@@ -183,7 +183,7 @@ def merged(parts: list[tuple[Segment, frozenset[str]]]) -> tuple[list[Document],
     for seg, dead in parts:
         rows = live_rows(seg, dead)
         docs += [d for s, d in seg.documents.items() if s not in dead]
-        chunks += [seg.chunks[i] for i in rows]
+        chunks += [seg.chunks[int(i)] for i in rows]
         vectors.append(np.asarray(seg.vectors[rows]))
     dim = parts[0][0].vectors.shape[1] if parts else 0
     return docs, chunks, np.concatenate(vectors) if vectors else np.zeros((0, dim), np.float32)

@@ -74,16 +74,15 @@ def retrieve(question: str, index: LoadedIndex, embedder, settings: Settings, k:
     pool = min(n, max(30, 6 * k))
     allowed = None
     if date_range and any(date_range):
-        allowed = {i for i, c in enumerate(index.chunks) if in_range(c.date, *date_range)}
+        allowed = index.rows_of_articles(lambda d: in_range(d.date, *date_range))
 
     qv = embed_query(embedder, query)
     # dense search runs in every mode: its best score drives the relevance gate
-    dense_rank = [i for i in index.dense_top(qv, pool if allowed is None else n)
-                  if allowed is None or i in allowed][:pool]
+    dense_rank = index.dense_top(qv, pool, allowed)
     # lexical search also runs in every mode: a rare word it matches ("Michaels") counts as relevance
     bm25 = index.lexical
     ids, _ = bm25.top(query, pool if allowed is None else n)
-    lex_rank = [int(i) for i in ids if allowed is None or i in allowed][:pool]
+    lex_rank = [int(i) for i in ids if allowed is None or allowed[i]][:pool]
 
     dates = tuple(find_dates(question))
     rankings = []

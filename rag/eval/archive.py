@@ -14,6 +14,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -126,14 +127,18 @@ def search(settings: Settings, n_queries: int = 200, k: int = 10) -> dict:
 
 
 def chat(corpus: Path, index_dir: Path, port: int = 7871) -> dict:
-    """``rag chat`` on the archive: start to a page that answers HTTP, then peak memory after 3 answers."""
+    """``rag chat`` on the archive: start to a page that answers HTTP (with the second each line the page printed
+    on the way), then peak memory after 3 answers."""
     from gradio_client import Client
 
     root = Path(__file__).resolve().parents[2]
     t = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "rag", "chat", "--port", str(port), "--corpus", str(corpus),
-                             "--index-dir", str(index_dir)], cwd=root, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+                             "--index-dir", str(index_dir)], cwd=root, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(f"{time.perf_counter() - t:5.1f} s  {x.rstrip()}"
+                                                 for x in proc.stdout), daemon=True).start()
     try:
         while True:
             try:
@@ -151,7 +156,7 @@ def chat(corpus: Path, index_dir: Path, port: int = 7871) -> dict:
     finally:
         proc.terminate()
         proc.wait()
-    return {"start_s": start_s, "peak_mb": peak, "answers": answers}
+    return {"start_s": start_s, "peak_mb": peak, "answers": answers, "printed": lines[:8]}
 
 
 def main(out: Path, workdir: Path, n_passages: int = 1_000_000, page: bool = True) -> dict:
