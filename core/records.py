@@ -19,6 +19,8 @@ class Document:
     author: str | None = None
     original: str | None = None  # the file it was converted from (a saved page, a PDF), kept beside the text
     added: str | None = None  # when it was added to the collection, "2026-11-23T14:05:00"
+    size: int | None = None  # of the file when read, with its modification time: unchanged, it is not read again
+    mtime_ns: int | None = None
 
 
 @dataclass(frozen=True)

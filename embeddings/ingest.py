@@ -22,7 +22,7 @@ from embeddings import diskformat as disk
 from embeddings import segments as segs
 from embeddings.chunking import chunk_text
 from embeddings.embedder import EMBEDDER_BACKEND, EMBEDDER_DIM, EMBEDDER_NAME, embed_texts, load_embedder
-from embeddings.reader import Skipped, read_corpus
+from embeddings.reader import Seen, Skipped, read_corpus
 
 log = logging.getLogger(__name__)
 
@@ -130,9 +130,26 @@ def _described(d: Document) -> dict:
     return {"title": d.title, "date": d.date, "path": d.path}
 
 
-def plan(docs: list[Document], index_dir: Path, spec: dict, rebuild: bool) -> Plan:
-    """Compare the articles with the live index: added, changed, unchanged, removed, and whether to rebuild."""
-    old, why = (None, "requested") if rebuild else _live_index(index_dir, spec)
+def _entry(d: Document, chunks: int, segment: str) -> dict:
+    """The manifest's line for an article: what it is, where its passages are, the file as last read."""
+    stat = {"size": d.size, "mtime_ns": d.mtime_ns} if d.mtime_ns is not None else {}
+    return {"sha256": d.sha256, **_described(d), "chunks": chunks, "segment": segment} | stat
+
+
+def live_version(index_dir: Path, spec: dict, rebuild: bool) -> tuple[disk.Version | None, str | None]:
+    """The live version to build on, or None and why not (``rebuild``: "requested")."""
+    return (None, "requested") if rebuild else _live_index(index_dir, spec)
+
+
+def seen_files(old: disk.Version | None) -> dict[str, Seen]:
+    """path -> ``Seen`` of the articles ``old`` holds (files it recorded a size and modification time for)."""
+    files = old.files.values() if old else ()
+    return {f["path"]: Seen(f["size"], f["mtime_ns"], f["sha256"]) for f in files if "mtime_ns" in f}
+
+
+def plan(docs: list[Document], old: disk.Version | None, why: str | None) -> Plan:
+    """Compare the articles with the live index ``old`` (None: rebuild, ``why``): added, changed, unchanged,
+    removed, re-described."""
     old_files = old.files if old else {}
     status = {d.source: "added" if d.source not in old_files else
               "unchanged" if old_files[d.source]["sha256"] == d.sha256 else "changed" for d in docs}
@@ -157,9 +174,10 @@ def passages(p: Plan, settings: Settings) -> tuple[list[Document], list[Chunk], 
     chunks: list[Chunk] = []
     blocks = [np.zeros((0, EMBEDDER_DIM), dtype=np.float32)]
     to_embed: list[int] = []
-    for d in docs:
+    for i, d in enumerate(docs):
         if d.source in moved:
             seg = held[p.old.files[d.source]["segment"]]
+            d = docs[i] = replace(d, text=seg.documents[d.source].text)  # the same sha256: the file was not read
             rows = seg.chunks.rows_of({d.source})
             more = [replace(seg.chunks[int(r)], title=d.title, date=d.date) for r in rows]
             blocks.append(np.asarray(seg.vectors[rows], dtype=np.float32))
@@ -193,6 +211,9 @@ def write(index_dir: Path, spec: dict, settings: Settings, p: Plan, new: tuple[l
 def _write(index_dir: Path, spec: dict, settings: Settings, p: Plan, new) -> tuple[Path, int]:
     new_docs, new_chunks, _ = new
     files = {s: f for s, f in (p.old.files if p.old else {}).items()}
+    for d in p.docs:  # an unchanged article touched since (same sha256): its new size and time, not read next time
+        if d.source in files and d.mtime_ns is not None:
+            files[d.source] = files[d.source] | {"size": d.size, "mtime_ns": d.mtime_ns}
     gone = set(p.removed) | set(p.changed) | set(p.meta_changed)
     parts = []  # (segment name, articles removed from it, passages, live passages)
     for name, dead, n, live in p.old.segments if p.old else ():
@@ -204,8 +225,7 @@ def _write(index_dir: Path, spec: dict, settings: Settings, p: Plan, new) -> tup
         name = segs.write_segment(index_dir, *new, settings.exact_index_max)
         parts.append((name, frozenset(), len(new_chunks), len(new_chunks)))
         counts = Counter(c.source for c in new_chunks)
-        files.update({d.source: {"sha256": d.sha256, **_described(d), "chunks": counts[d.source], "segment": name}
-                      for d in new_docs})
+        files.update({d.source: _entry(d, counts[d.source], name) for d in new_docs})
     parts = [x for x in parts if x[3] > 0]
     for group in segs.plan_merges([(n, live) for _, _, n, live in parts]):
         merged = segs.merged([(segs.load_segment(index_dir / parts[i][0]), parts[i][1]) for i in group])
@@ -234,10 +254,11 @@ def ingest(settings: Settings, rebuild: bool = False, progress: Progress | None 
     """
     t0 = time.perf_counter()
     index_dir = settings.resolved_index_dir
-    docs, skipped = read_corpus(settings.corpus_dirs)
     spec = build_spec(settings)
     with disk.locked(index_dir):
-        p = plan(docs, index_dir, spec, rebuild)
+        old, why = live_version(index_dir, spec, rebuild)
+        docs, skipped = read_corpus(settings.corpus_dirs, seen_files(old))
+        p = plan(docs, old, why)
         if p.up_to_date:
             disk.clean_leftovers(index_dir, p.old.path)
             return IngestReport([], [], [], p.unchanged, skipped, None, p.old.manifest["n_chunks"],

@@ -72,6 +72,31 @@ def test_removing_marks_the_articles_and_rewrites_nothing(corpus, settings_for):
         c.source for c in after.chunks}
 
 
+def test_files_unchanged_on_disk_are_not_read_again(corpus, settings_for, monkeypatch):
+    from embeddings import reader
+
+    s = settings_for(corpus)
+    ingest(s)
+    read = []
+    real = reader._read
+    monkeypatch.setattr(reader, "_read", lambda path: read.append(path.name) or real(path))
+    assert not ingest(s).wrote and read == []  # size and modification time as recorded: nothing read
+    one = sorted(corpus.glob("*.txt"))[0]
+    st = one.stat()
+    os.utime(one, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # touched, same text
+    r = ingest(s)
+    assert read == [one.name] and not r.wrote and one.stem in r.unchanged
+    text = one.read_text(encoding="utf-8")
+    one.write_text(text.replace("Myanmar", "Burma!!"[:7], 1), encoding="utf-8")  # same size, new text
+    read.clear()
+    r = ingest(s)
+    assert read == [one.name] and r.changed == [one.stem]
+    doc = load_index(s).documents[one.stem]
+    assert "Burma!!" in doc.text and load_index(s).manifest["files"][one.stem]["mtime_ns"] == one.stat().st_mtime_ns
+    read.clear()
+    assert not ingest(s).wrote and read == []
+
+
 def test_other_chunking_rebuilds_and_says_why(corpus, settings_for):
     ingest(settings_for(corpus))
     s2 = settings_for(corpus, chunk_chars=400)
