@@ -124,7 +124,7 @@ def _read(path: Path) -> tuple[tuple[bytes, str] | None, str | None]:
 def read_document(path: Path, catalog: dict[str, dict] | None = None, seen: Seen | None = None) -> Document | Skipped:
     """One file -> ``Document``, or ``Skipped`` saying why it could not be read. A file as ``seen`` (same size
     and modification time) is not read: its ``Document`` has ``seen.sha256`` and empty text (the index has it).
-    Worked number: 47,619 files read and hashed in 3.1 s, only looked at in ~0.3 s."""
+    Worked number: at 47,619 files, ``ingest`` with nothing changed went from 3.8 s to 2.0 s (rag bench archive)."""
     try:
         st = path.stat()
     except OSError as exc:
