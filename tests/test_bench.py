@@ -112,7 +112,10 @@ def test_interrupted_bench_resumes(tmp_path, tiny_model):
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "rag", "bench", str(q), "--out", str(out), "--model", str(tiny_model),
            "--max-tokens", "16", "--corpus", str(SEEDS), "--index-dir", str(tmp_path / "index")]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # a shell's background job (CI started with `&`) passes SIGINT on as ignored, and Python then keeps it
+    # ignored: give the child the default, as a terminal would, so Python raises KeyboardInterrupt on it
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     results = out / "results.jsonl"
     deadline = time.time() + 240
     while time.time() < deadline and not (results.exists() and results.read_text().count("\n") >= 1):
