@@ -17,6 +17,7 @@ EMBEDDER_BACKEND = "torch"  # sentence-transformers on PyTorch; recorded in each
 
 _lock = threading.Lock()
 _models: dict[str, object] = {}
+_encoding = threading.Lock()  # one batch at a time: a fast tokenizer used by two threads at once raises
 
 
 def embedder_path() -> Path:
@@ -50,12 +51,15 @@ def load_embedder(path: Path | None = None):
 
 def embed_texts(model, texts: list[str], batch_size: int = 32,
                 progress: Callable[[int, int], None] | None = None) -> np.ndarray:
-    """Texts -> (n, 384) float32 with unit rows, so inner product is cosine similarity."""
+    """Texts -> (n, 384) float32 with unit rows, so inner product is cosine similarity. Texts are embedded
+    longest first, so each batch is padded to lengths like its own."""
     out = np.zeros((len(texts), EMBEDDER_DIM), dtype=np.float32)
+    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
     for i in range(0, len(texts), batch_size):
-        batch = texts[i:i + batch_size]
-        out[i:i + len(batch)] = model.encode(batch, batch_size=batch_size, normalize_embeddings=True,
-                                             convert_to_numpy=True, show_progress_bar=False)
+        rows = order[i:i + batch_size]
+        with _encoding:
+            out[rows] = model.encode([texts[r] for r in rows], batch_size=batch_size, normalize_embeddings=True,
+                                     convert_to_numpy=True, show_progress_bar=False)
         if progress:
             progress(min(i + batch_size, len(texts)), len(texts))
     return out

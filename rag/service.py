@@ -16,7 +16,7 @@ from core.records import Answer, Document
 from core.settings import Settings
 from embeddings.ingest import IngestReport, ingest
 from embeddings.reader import MAX_FILE_BYTES
-from rag import collection
+from rag import collection, evidence
 from rag.pipeline import Engine, Found, ask, ask_stream, find, open_engine
 
 __all__ = ["Added", "Found", "Service", "error_payload"]
@@ -50,6 +50,7 @@ class Service:
         self.settings = replace(settings, corpus_dirs=dirs)
         self._lock = threading.Lock()
         self._engine: Engine | None = None
+        self._warming: threading.Event | None = None  # set: stop the warm-up of the engine it was started for
 
     def start(self, progress: Progress | None = None, update: bool = True) -> IngestReport | None:
         """Build or update the index (``update``) and load the index and embedder."""
@@ -57,7 +58,22 @@ class Service:
             self.added_dir.mkdir(parents=True, exist_ok=True)
         with self._lock:
             self._engine, report = open_engine(self.settings, update=update, progress=progress)
+            self._rewarm()
         return report
+
+    def warm_evidence(self) -> None:
+        """From now on, after every load of the index, embed a small collection's sentences in the background
+        (``rag.evidence.warm``), so the page shows a question's evidence without embedding at question time."""
+        self._warming = self._warming or threading.Event()
+        self._rewarm()
+
+    def _rewarm(self) -> None:
+        if self._warming is None or self._engine is None:
+            return
+        self._warming.set()
+        stop = self._warming = threading.Event()
+        engine = self._engine
+        threading.Thread(target=evidence.warm, args=(engine.index, engine.embedder, stop), daemon=True).start()
 
     @property
     def engine(self) -> Engine:
@@ -81,6 +97,7 @@ class Service:
             if self._engine is not None:
                 engine._llm = self._engine._llm
             self._engine = engine
+            self._rewarm()
         return report
 
     def documents(self) -> dict[str, Document]:

@@ -59,6 +59,7 @@ ENTER_TO_EVIDENCE = """() => { window.__enter = 0; window.__ev = 0;
 svc = handlers.ChatService(Settings.load(), upload_dir=Path("/tmp/page-latency-uploads"))
 svc.start()
 llama = svc.engine.llm._llm
+svc.warm_evidence()  # as `rag chat` does (ui.app.launch)
 demo = serve(svc, "127.0.0.1", 7871, block=False)
 page_first, lib_first, evidence_seen = [], [], []
 with sync_playwright() as p:

@@ -1,6 +1,10 @@
 """Evidence selection over the real seed index and embedder: offsets, budget, dates, neighbours."""
+import threading
+
 import numpy as np
 import pytest
+
+from embeddings.ingest import load_index
 
 from rag import evidence
 from rag.pipeline import estimate_tokens
@@ -64,3 +68,20 @@ def test_sentence_vectors_are_embedded_once_per_index(seed_engine):
     assert np.allclose(first, embed_texts(seed_engine.embedder, [text[s:e] for _, s, e in spans]), atol=1e-5)
     again = index.sentence_vectors(spans[::-1], lambda batch: pytest.fail("embedded again"))
     assert np.array_equal(again, first[::-1])
+
+
+def test_warming_embeds_each_sentence_once_and_a_question_then_embeds_none(seed_engine):
+    index = load_index(seed_engine.settings)  # a loaded index of its own: an empty sentence cache
+    assert evidence.warm(index, seed_engine.embedder, threading.Event(), max_passages=len(index.chunks) - 1) == 0
+    stopped = threading.Event()
+    stopped.set()
+    assert evidence.warm(index, seed_engine.embedder, stopped) == 0 and not index._sentence_vectors
+    n = evidence.warm(index, seed_engine.embedder, threading.Event())
+    assert n == len(index._sentence_vectors) > 50
+    question = "Which warship docked in Yangon?"
+    r = retrieve(question, index, seed_engine.embedder, seed_engine.settings)
+    warm = evidence.select(question, r.query_vector, r.hits, index, seed_engine.embedder, r.dates, 250,
+                           estimate_tokens)
+    assert len(index._sentence_vectors) == n  # nothing new was embedded for the question
+    cold = select(seed_engine, question)
+    assert [(e.source, e.start, e.end) for e in warm] == [(e.source, e.start, e.end) for e in cold]

@@ -79,6 +79,16 @@ def test_stop_while_the_evidence_is_found_stops_that_question_before_the_model(s
     assert not conv.turns[1].answer.stopped and conv.turns[1].answer.draft  # the next one is answered
 
 
+def test_evidence_started_with_the_question_is_waited_for_by_the_page_request(service):
+    conv = handlers.Conversation()
+    handlers.enqueue(conv, QUESTION)
+    handlers.start_finding(service, conv)  # as the page's first request does, in a thread
+    sources = handlers.find_next(service, conv)  # the page's second request finds it claimed and waits
+    assert conv.turns[0].found_done.is_set() and conv.turns[0].found.evidence
+    assert 'id="src-1-1"' in sources
+    assert handlers.find_next(service, handlers.Conversation()) == handlers.Conversation().sources()  # no question
+
+
 def test_follow_up_keeps_the_conversation(service):
     conv = handlers.Conversation()
     final(handlers.chat(service, conv, "Who is Morgan Michaels?"))

@@ -32,8 +32,10 @@ def create_app(service: handlers.Service):
         add = _add_area(gr)
         shelf = manage.build(gr)
 
-        def keep(message, conv_):
-            return handlers.enqueue(conv_, message), ""
+        def keep(message, conv_, k_, d_from, d_to):
+            messages = handlers.enqueue(conv_, message)
+            handlers.start_finding(service, conv_, k_, d_from, d_to)
+            return messages, ""
 
         def respond(conv_, k_, d_from, d_to):
             for messages, sources, box in handlers.answer_next(service, conv_, k_, d_from, d_to):
@@ -41,17 +43,17 @@ def create_app(service: handlers.Service):
 
         # a question is kept (and the box emptied) at once, outside the queue; answers then come one at a time.
         # "multiple": a question asked while the last one is still ending waits its turn instead of being dropped
-        now = dict(queue=False, trigger_mode="multiple", api_visibility="private")
+        now = dict(queue=False, trigger_mode="multiple", api_visibility="private", show_progress="hidden")
+        asked = [conv, k, date_from, date_to]
         def evidence(conv_, k_, d_from, d_to):
             return handlers.find_next(service, conv_, k_, d_from, d_to)
 
-        # then its evidence is found, also outside the queue, and shown while the model is busy
-        asked = [conv, k, date_from, date_to]
+        # its evidence is found at once in a thread, outside the queue, and shown while the model is busy
         for trigger in (ui.box.submit, ui.send.click, ui.examples.load_input_event.then):
-            trigger(keep, [ui.box, conv], [ui.chatbot, ui.box], **now).then(
+            trigger(keep, [ui.box] + asked, [ui.chatbot, ui.box], **now).then(
                 evidence, asked, ui.sources, **now).then(
                 respond, asked, [ui.chatbot, ui.sources, ui.box], concurrency_id="llm", trigger_mode="multiple",
-                api_visibility="private")
+                api_visibility="private", show_progress="hidden")
         ui.stop.click(lambda c: c.stop(), conv, None, queue=False, api_visibility="private")
         ui.clear.click(_new_conversation, None, [conv, ui.chatbot, ui.sources], queue=False, api_visibility="private")
         refresh, views = manage.wire(gr, service, shelf, collection, lambda: _collection_text(service))
@@ -162,6 +164,7 @@ def launch(service: handlers.Service, host: str = "127.0.0.1", port: int = 7860,
         print(line, flush=True)
     print("Loading the language model ...", flush=True)
     service.load_model()  # now, not on the first question
+    service.warm_evidence()  # the sentences of a small collection embedded while the page starts
     return serve(service, host, port, share, auth, block)
 
 

@@ -74,24 +74,36 @@ def enqueue(conv: Conversation, message: str) -> list[dict]:
     return conv.messages()
 
 
+def start_finding(service: Service, conv: Conversation, k: int | None = None, date_from: str = "",
+                  date_to: str = "") -> None:
+    """Begin ``find_next`` in a thread at once, so the search runs while the page is still showing the question
+    (one request and ~130 ms sooner than waiting for the page's next request)."""
+    threading.Thread(target=find_next, args=(service, conv, k, date_from, date_to), daemon=True).start()
+
+
 def find_next(service: Service, conv: Conversation, k: int | None = None, date_from: str = "",
-              date_to: str = "") -> str:
+              date_to: str = "", wait_s: float = 60.0) -> str:
     """Find the evidence of the oldest question not yet searched, outside the queue, and return the sources
-    panel showing it: the reader sees it while the model is still busy (or loading). A question that cannot be
-    searched is left to ``answer_next``, which reports why."""
+    panel showing it: the reader sees it while the model is still busy (or loading). When every question is
+    already being searched (``start_finding``), wait up to ``wait_s`` for those searches instead. A question
+    that cannot be searched is left to ``answer_next``, which reports why."""
     turn = conv.claim("searched")
     if turn is None:
+        for t in [t for t in conv.turns if t.searched]:
+            t.found_done.wait(wait_s)
         return conv.sources()
     try:
         found = service.find(turn.question, history=conv.history(turn), k=_k(k),
                              date_range=_date_range(date_from, date_to))
+        with conv.lock:
+            if turn.answer is None:
+                turn.found = found
+                if found.evidence:
+                    turn.sources = render.evidence_html(found.evidence, service.documents(), turn.number)
     except RagError:
-        return conv.sources()
-    with conv.lock:
-        if turn.answer is None:
-            turn.found = found
-            if found.evidence:
-                turn.sources = render.evidence_html(found.evidence, service.documents(), turn.number)
+        pass
+    finally:
+        turn.found_done.set()
     return conv.sources()
 
 

@@ -131,6 +131,7 @@ class Turn:
     started: bool = False  # its answer is being written (or was)
     searched: bool = False  # its evidence is being found (or was), outside the queue
     found: object = None  # rag.service.Found, once searched
+    found_done: threading.Event = field(default_factory=threading.Event)  # its search has ended (found or not)
     stop: threading.Event = field(default_factory=threading.Event)  # Stop pressed while it was not yet answered
 
 
