@@ -39,6 +39,7 @@ def settings_from(args) -> Settings:
         retrieval_mode=getattr(args, "mode", None),
         gen_timeout_s=getattr(args, "timeout", None),
         max_tokens=getattr(args, "max_tokens", None),
+        evidence_tokens=getattr(args, "evidence_tokens", None),
         check_citations=False if getattr(args, "no_check", False) else None,
         judge=True if getattr(args, "judge", False) else None,
     )
@@ -271,6 +272,8 @@ def _common(sp, model: bool = True) -> None:
         sp.add_argument("--mode", choices=["dense", "lexical", "hybrid"], help="retrieval mode (default hybrid)")
         sp.add_argument("--timeout", type=float, help="generation time limit in seconds (default 120)")
         sp.add_argument("--max-tokens", type=int, help="answer length limit in tokens (default 256)")
+        sp.add_argument("--evidence-tokens", type=int, help="prompt budget for evidence sentences, 30-1500 "
+                                                            "(default 250)")
         sp.add_argument("--no-check", action="store_true", help="skip the citation support check")
         sp.add_argument("--judge", action="store_true", help="also ask the model whether each claim is stated "
                                                              "in its passage (~40 tokens a claim)")

@@ -53,7 +53,7 @@ def create_app(service: handlers.Service):
             trigger(keep, [ui.box] + asked, [ui.chatbot, ui.box], **now).then(
                 evidence, asked, ui.sources, **now).then(
                 respond, asked, [ui.chatbot, ui.sources, ui.box], concurrency_id="llm", trigger_mode="multiple",
-                api_visibility="private", show_progress="hidden")
+                api_visibility="private")  # its progress shows a waiting user's place in the queue
         ui.stop.click(lambda c: c.stop(), conv, None, queue=False, api_visibility="private")
         ui.clear.click(_new_conversation, None, [conv, ui.chatbot, ui.sources], queue=False, api_visibility="private")
         refresh, views = manage.wire(gr, service, shelf, collection, lambda: _collection_text(service))
