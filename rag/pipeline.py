@@ -247,10 +247,25 @@ def check_draft(question: str, raw: str, found: tuple[Evidence, ...], similarity
                   else "no sentence of the draft answer is stated in the passages, so it was withheld")
         return _declined(NO_ANSWER, closest, tuple(checked), detail)
     shown = [c for c in checked if c.supported if c.claim or cite.NOT_FOUND.lower() not in c.text.lower()]
-    text = cite.render_answer(shown)
-    if len(shown) < len(checked):
+    withheld = len(shown) < len(checked)
+    listed = _listed(question, shown, found, similarity, threshold, skip) if check else []
+    text = cite.render_answer(shown + listed)
+    if withheld:
         text += " The articles do not state the rest of the draft answer."
-    return Checked(text, False, "", "", tuple(cite.build_citations(shown, found)), tuple(checked))
+    return Checked(text, False, "", "", tuple(cite.build_citations(shown + listed, found)),
+                   tuple(checked) + tuple(listed))
+
+
+def _listed(question: str, shown: list[SentenceVerdict], found: tuple[Evidence, ...],
+            similarity: cite.Similarity | None, threshold: float, skip: frozenset[str]) -> list[SentenceVerdict]:
+    """The cited sentence listing what a list question asks for, when the answer leaves most of it out
+    (``cite.list_sentence``), checked like any claim: the model tends to say "10 agreements were signed" only."""
+    extra = cite.list_sentence(question, " ".join(c.text for c in shown), [m for c in shown for m in c.markers],
+                               found)
+    if extra is None:
+        return []
+    listed = cite.check_sentences([extra], found, question, similarity, threshold, recite=False, skip=skip)
+    return [replace(c, reason=f"the list of the cited passage, added: {c.reason}") for c in listed if c.supported]
 
 
 def evidence_similarity(embedder, found: tuple[Evidence, ...]) -> cite.Similarity:

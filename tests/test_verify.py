@@ -102,3 +102,31 @@ def test_month_abbreviations_years_in_titles_and_quarters():
     assert cite.time_constraints("Who plays Diana in Wonder Woman 1984?") == []  # a year inside a title
     assert [d.year for d in cite.time_constraints("Who won the U.S. Open in 2019?")] == [2019]
     assert cite.question_names("What were the sales in Q3 2020?") == []  # "Q3" is no name
+
+
+LISTING = ("The delegation visited Nairobi in June 2024. During the visit, Kenya and Norway signed 6 accords on "
+           "fishing, shipping, solar power and teacher training. The talks ended on Friday.")
+
+
+@pytest.mark.parametrize("question,draft,added", [
+    ("What accords were signed in June?", "Accords were signed in June 2024 [1].", True),  # the list left out
+    ("Which accords did Kenya and Norway sign?", "Kenya and Norway signed 6 accords [1].", True),
+    ("What accords were signed in June?", "Accords on fishing, shipping, solar power and teacher training [1].",
+     False),  # the answer already gives the list
+    ("Who visited Nairobi in June?", "The delegation visited Nairobi in June 2024 [1].", False),  # not a list question
+    ("What cities did the delegation visit in June?", "The delegation visited Nairobi in June 2024 [1].", False),
+])  # the last: the listing is evidence [2], which the answer does not cite
+def test_a_list_question_gets_the_cited_list_when_the_answer_leaves_it_out(question, draft, added):
+    from rag.pipeline import check_draft
+
+    whole = (Evidence("k", "Kenya visit", "2024-06", 0, len(LISTING), LISTING, "k#0", 0.5),)
+    found = whole if "cities" not in question else tuple(Evidence("k", "Kenya visit", "2024-06", s, e, LISTING[s:e],
+                                                                  "k#0", 0.5) for s, e in sentence_spans(LISTING))
+    checked = check_draft(question, draft, found, None, 0.45)
+    listed = "signed 6 accords on fishing, shipping, solar power and teacher training"
+    assert (listed in checked.text) is added, checked.text
+    assert not checked.refused and all(c.source == "k" for c in checked.citations)
+    if added:
+        quote = next(c for c in checked.citations if listed in c.quote)
+        assert LISTING[quote.start:quote.end] == quote.quote  # the quote is the listing sentence, exact offsets
+        assert checked.sentences[-1].reason.startswith("the list of the cited passage, added")
