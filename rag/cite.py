@@ -299,8 +299,11 @@ def _verdict(s: Sentence, valid: tuple[int, ...], dropped: tuple[int, ...], judg
                            evidence[top - 1].text if top else "", reason)
 
 
+# "What agreements ...", "Which sectors ...", "What were ...", "List ...", "Name ..." (not "What is/was/does ...")
 _ASKS_LIST = re.compile(r"^\W*(?:(?:what|which)\s+(?:(?:are|were)\b|(?!(?:is|was|has|does|this|its)\b)\w+s\b)|"
                         r"(?:list|name)\b)", re.I)
+
+
 def list_items(sentence: str) -> list[str]:
     """The items of the longest "a, b, c and d" of short items in ``sentence`` (at least three; the first item
     is left out when it ends a longer clause): "... sectors including trade, nuclear technology, banking and
@@ -324,8 +327,8 @@ def list_sentence(question: str, answer: str, markers: Sequence[int], evidence: 
     """For a question asking for several things ("What agreements ...?", "Which sectors ...?"), the sentence of
     cited evidence that lists three or more and shares most words with the question (names aside), when the
     answer names fewer than half of them: "During that trip, Myanmar and Russia signed 10 agreements covering
-    trade, nuclear technology, banking, mining, information technology, tourism and energy." (7 items, 0 in
-    "Agreements were signed in March 2025.") -> that sentence, [1]."""
+    trade, nuclear technology, banking, mining, information technology, tourism and energy." (6 items after
+    "trade", none in "Agreements were signed in March 2025.") -> that sentence, [1]."""
     if not _ASKS_LIST.search(question):
         return None
     asked = set(tokenize(question)) - {w for name in question_names(question) for w in name}
