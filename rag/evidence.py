@@ -34,12 +34,23 @@ def candidates(hits: tuple[Hit, ...], index: LoadedIndex) -> list[tuple[Hit, int
     """Every sentence of the hit chunks once, as (hit, start, end) in article offsets, best hit first."""
     seen, out = set(), []
     for h in hits:
-        text = index.documents[h.chunk.source].text
-        for s, e in index.sentences(h.chunk):
-            if (h.chunk.source, s) not in seen and len(text[s:e].split()) >= _MIN_WORDS:
+        for s, e in _usable_sentences(h.chunk, index):
+            if (h.chunk.source, s) not in seen:
                 seen.add((h.chunk.source, s))
                 out.append((h, s, e))
     return out
+
+
+def _usable_sentences(chunk, index: LoadedIndex) -> list[tuple[int, int]]:
+    """The sentences of ``chunk`` long enough to be evidence, as article offsets."""
+    text = index.documents[chunk.source].text
+    return [(s, e) for s, e in index.sentences(chunk) if len(text[s:e].split()) >= _MIN_WORDS]
+
+
+def _vectors(index: LoadedIndex, embedder, spans: list[tuple[str, int, int]]) -> np.ndarray:
+    """The sentences' vectors through the index's cache. Batches of 8, each padded to its own longest: 17
+    sentences of 14-60 tokens take 154 ms, one batch padded to 60 tokens 226 ms."""
+    return index.sentence_vectors(spans, lambda batch: embed_texts(embedder, batch, batch_size=8))
 
 
 def warm(index: LoadedIndex, embedder, stop: threading.Event, max_passages: int = WARM_PASSAGES) -> int:
@@ -50,16 +61,13 @@ def warm(index: LoadedIndex, embedder, stop: threading.Event, max_passages: int 
     chunks = index.chunks
     if len(chunks) > max_passages:
         return 0
-    spans = []
-    for i in range(len(chunks)):
-        c = chunks[i]
-        text = index.documents[c.source].text
-        spans += [(c.source, s, e) for s, e in index.sentences(c) if len(text[s:e].split()) >= _MIN_WORDS]
+    spans = [(c.source, s, e) for c in (chunks[i] for i in range(len(chunks)))
+             for s, e in _usable_sentences(c, index)]
     spans = list(dict.fromkeys(spans))  # passages overlap: a sentence in two of them is embedded once
     for i in range(0, len(spans), 16):
         if stop.wait(0.005):  # the pause lets a waiting question take the embedder first
             return i
-        index.sentence_vectors(spans[i:i + 16], lambda batch: embed_texts(embedder, batch, batch_size=8))
+        _vectors(index, embedder, spans[i:i + 16])
     return len(spans)
 
 
@@ -70,9 +78,7 @@ def score(question: str, query_vector: np.ndarray, cands: list[tuple[Hit, int, i
         return []
     texts = [index.documents[h.chunk.source].text[s:e] for h, s, e in cands]
     spans = [(h.chunk.source, s, e) for h, s, e in cands]
-    # batches of 8 sentences, each padded to its own longest: 17 sentences of 14-60 tokens take 154 ms, one
-    # batch padded to 60 tokens 226 ms (sentence-transformers sorts them by length first)
-    cos = index.sentence_vectors(spans, lambda batch: embed_texts(embedder, batch, batch_size=8)) @ query_vector
+    cos = _vectors(index, embedder, spans) @ query_vector
     q = list(dict.fromkeys(tokenize(question)))
     weights = {w: index.lexical.idf(w) for w in q}
     total = sum(weights.values()) or 1.0
