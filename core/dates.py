@@ -9,8 +9,10 @@ MONTHS = ["january", "february", "march", "april", "may", "june", "july", "augus
 _ABBR = {m[:3]: i + 1 for i, m in enumerate(MONTHS)} | {"sept": 9}
 _MONTH_RE = re.compile(r"\b(" + "|".join(MONTHS) + r"|jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\.?\b", re.I)
 _YEAR_RE = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
-# "May" is also a verb: count it as a month only next to a time word or a year ("in May", "May 2025")
-_MAY_OK = re.compile(r"\b(in|of|since|until|during|early|late|mid|last|this|by|on|from)\s+may\b|\bmay\s+\d", re.I)
+# "may", "march" and "mar" are also verbs: a month only next to a time word or a number ("in May", "May 2025",
+# "5 March"), or, for March, capitalised inside the text: "soldiers sent to march alongside" names no month
+_TIME_WORD = r"(in|of|since|until|during|early|late|mid|last|this|next|by|on|from|before|after|\d+)"
+_VERB_MONTH_OK = {w: re.compile(rf"\b{_TIME_WORD}\s+{w}\b|\b{w}\.?\s+\d", re.I) for w in ("may", "march", "mar")}
 _ISO = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 PRECISION = {4: "year", 7: "month", 10: "day"}
 
@@ -64,7 +66,8 @@ def find_dates(text: str) -> list[DateRef]:
     months = []
     for m in _MONTH_RE.finditer(text):
         word = m.group(1).lower()
-        if word == "may" and not _MAY_OK.search(text):
+        if word in _VERB_MONTH_OK and not _VERB_MONTH_OK[word].search(text) and not (
+                word == "march" and m.group(1)[0] == "M" and m.start() > 0):
             continue
         months.append(MONTHS.index(word) + 1 if word in MONTHS else _ABBR[word[:4] if word.startswith("sept") else word[:3]])
     years = [int(y) for y in _YEAR_RE.findall(text)]

@@ -1,7 +1,9 @@
 """Hits -> evidence: the candidate chunks' sentences scored against the question, the best packed into a budget.
 
 Each evidence item is one sentence; a sentence that begins "He", "It", "They", "During that trip" ... brings the
-sentence before it along, so the model and the citation check can tell who "he" is.
+sentence before it along, so the model and the citation check can tell who "he" is, and the two are scored as one:
+"He holds talks with Tatarstan President Minnikhanov" names neither the junta chief nor Kazan, the sentence
+before it names both.
 
 A sentence's score is ``0.5 * cosine + 0.5 * lexical`` (``0.45 / 0.45 / 0.1`` with dates when the question names
 a month or year), where lexical is the idf-weighted share of the question's words found in the sentence or its
@@ -35,16 +37,17 @@ def candidates(hits: tuple[Hit, ...], index: LoadedIndex) -> list[tuple[Hit, int
     seen, out = set(), []
     for h in hits:
         for s, e in _usable_sentences(h.chunk, index):
-            if (h.chunk.source, s) not in seen:
-                seen.add((h.chunk.source, s))
+            if (h.chunk.source, s, e) not in seen:
+                seen.add((h.chunk.source, s, e))
                 out.append((h, s, e))
     return out
 
 
 def _usable_sentences(chunk, index: LoadedIndex) -> list[tuple[int, int]]:
-    """The sentences of ``chunk`` long enough to be evidence, as article offsets."""
+    """The sentences of ``chunk`` long enough to be evidence, as article offsets, each with the sentence before
+    it when it needs one ("He holds talks with ..."): scored, embedded and shown as one unit."""
     text = index.documents[chunk.source].text
-    return [(s, e) for s, e in index.sentences(chunk) if len(text[s:e].split()) >= _MIN_WORDS]
+    return [(_with_context(text, s, e), e) for s, e in index.sentences(chunk) if len(text[s:e].split()) >= _MIN_WORDS]
 
 
 def _vectors(index: LoadedIndex, embedder, spans: list[tuple[str, int, int]]) -> np.ndarray:
@@ -104,7 +107,6 @@ def select(question: str, query_vector: np.ndarray, hits: tuple[Hit, ...], index
     used = 0
     for (h, s, e), sc in sorted(zip(cands, scores), key=lambda x: -x[1]):
         text = index.documents[h.chunk.source].text
-        s = _with_context(text, s, e)
         if any(ev.source == h.chunk.source and ev.start < e and s < ev.end for ev in picked):
             continue  # overlaps a sentence already taken (its neighbour, joined for context)
         cost = count(text[s:e]) + count(header(h.chunk.title, h.chunk.date))

@@ -12,6 +12,11 @@ from core.dates import human_date
     ("What may happen next?", []),
     ("What was said in May?", [DateRef(None, 5)]),
     ("Who is Morgan Michaels?", []),
+    ("How many soldiers were sent to march alongside the troops?", []),  # the verb, not the month
+    ("what was signed in march?", [DateRef(None, 3)]),
+    ("Who arrived on 5 march?", [DateRef(None, 3)]),
+    ("Who arrived in Yangon in mar 2025?", [DateRef(2025, 3)]),
+    ("Did the strike mar the talks?", []),
 ])
 def test_find_dates(q, expected):
     assert find_dates(q) == expected

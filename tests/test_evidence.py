@@ -85,3 +85,21 @@ def test_warming_embeds_each_sentence_once_and_a_question_then_embeds_none(seed_
     assert len(index._sentence_vectors) == n  # nothing new was embedded for the question
     cold = select(seed_engine, question)
     assert [(e.source, e.start, e.end) for e in warm] == [(e.source, e.start, e.end) for e in cold]
+
+
+def test_a_sentence_is_scored_together_with_the_one_it_needs(tmp_path, settings_for):
+    """The answer ("He held talks with Rustam Ivanov") names neither the general nor Kazan; the sentence before it
+    does. Scored as one unit, the two are the best evidence even when the budget holds a single item."""
+    from rag.pipeline import open_engine
+
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "kazan.txt").write_text(
+        "Talks in Tatarstan\n\nThe general flew to Moscow on Monday and toured a tank factory outside the city. "
+        "Later in the week the general travelled to Kazan, the capital of Tatarstan, to visit a helicopter plant. "
+        "He held talks with regional leader Rustam Ivanov about trade and education. "
+        "The delegation returned home on Friday after a stop in Minsk. "
+        "Officials described the trip to Kazan as a success for the general and his hosts.", encoding="utf-8")
+    engine, _ = open_engine(settings_for(folder))
+    found = select(engine, "Who did the general hold talks with in Kazan?", budget=60)
+    assert "Rustam Ivanov" in found[0].text and found[0].text.startswith("Later in the week")

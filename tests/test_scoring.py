@@ -60,3 +60,12 @@ def test_percentile():
     assert percentile([1, 2, 3, 4], 50) == 2.5
     assert percentile([], 50) is None
     assert percentile([5], 95) == 5
+
+
+def test_facts_in_evidence_count_what_the_model_was_given_even_when_it_declined():
+    r = result("The articles don't answer this.", refused=True) | {
+        "evidence": [{"source": "a", "text": "Ten deals were signed."}, {"source": "b", "text": "On nuclear power."}]}
+    v = judge(ITEM, r)
+    assert v["fact_recall"] == 0 and v["evidence_facts"] == pytest.approx(2 / 3)  # ten, nuclear; not trade
+    assert summarise([v], [r])["facts_in_evidence"] == pytest.approx(2 / 3)
+    assert judge(ITEM, result("Ten."))["evidence_facts"] is None  # an older run without evidence

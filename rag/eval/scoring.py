@@ -57,6 +57,8 @@ def judge(item: dict, result: dict) -> dict:
             "retrieval_hit": bool(retrieved & expected),
             "evidence_hit": bool({e["source"] for e in result.get("evidence", [])} & expected)
             if "evidence" in result else None,
+            "evidence_facts": _share(facts_found(" ".join(e["text"] for e in result["evidence"]), item.get("facts", [])))
+            if "evidence" in result else None,  # the facts the model was given (0 when nothing was)
         }
         if refused:
             v["verdict"] = "declined"
@@ -96,11 +98,17 @@ def summarise(verdicts: list[dict], results: list[dict]) -> dict:
         "first_token_p50_s": percentile(ttft, 50), "first_token_p95_s": percentile(ttft, 95),
         "total_p50_s": percentile(total, 50), "total_p95_s": percentile(total, 95),
         "evidence_hit": mean(float(v["evidence_hit"]) for v in ans if v.get("evidence_hit") is not None),
+        "facts_in_evidence": mean(v["evidence_facts"] for v in ans if v.get("evidence_facts") is not None),
         "median_prompt_tokens": _median([r.get("prompt_tokens") for r in results if r.get("completion_tokens")]),
         "median_evaluated_tokens": _median([r.get("evaluated_tokens") for r in results if r.get("completion_tokens")]),
         "llama_prompt_tokens_per_s": _median([r.get("prompt_tokens_per_s") for r in results]),
         "llama_generation_tokens_per_s": _median([r.get("generation_tokens_per_s") for r in results]),
     }
+
+
+def _share(found: list[bool]) -> float:
+    """The share of facts found (1.0 for a question with none listed)."""
+    return sum(found) / len(found) if found else 1.0
 
 
 def _median(values: list) -> float | None:
