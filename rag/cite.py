@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from core.dates import MONTHS, article_matches, find_dates, human_date, text_mentions
+from core.dates import MONTHS, DateRef, article_matches, find_dates, human_date, text_mentions
 from core.records import Citation, Evidence, SentenceVerdict
 from core.text import capitalised, name_tokens, sentence_spans, tokenize
 from rag.prompt import NOT_FOUND
@@ -98,8 +98,10 @@ _NUMBER_WORDS = ("zero one two three four five six seven eight nine ten eleven t
 
 
 _MONTH_ABBR = {m[:3]: m for m in MONTHS} | {"sept": "september"}
-# a year counts as a time constraint after a time word ("in 2019"), not inside a title ("Wonder Woman 1984")
-_TIMED_YEAR = re.compile(r"\b(?:in|on|during|since|until|by|of|from|before|after|early|late|mid)[\s-]+(\d{4})\b", re.I)
+# a year counts as a time constraint after a time word ("in 2019", "the 2018 World Cup"), not inside a title
+# ("Wonder Woman 1984")
+_TIMED_YEAR = re.compile(r"\b(?:in|on|during|since|until|by|of|from|before|after|early|late|mid|the)[\s-]+(\d{4})\b",
+                         re.I)
 
 
 def _same(a: str, b: str) -> bool:
@@ -151,6 +153,9 @@ def rules(claim: str, question: str, ev: Evidence, article: set[str] = frozenset
     for w in words if "numbers" not in skip else ():
         if w[0].isdigit() and w not in have:
             return f"number {w} not in evidence"
+        if _ASKS_WHEN.search(question) and _YEAR.fullmatch(w) and w not in tokenize(f"{ev.title} {ev.text}") \
+                and not _dated_in_text(claim, ev.text):
+            return f"{w} is only the article's date"
     asked = {w for name in question_names(question) for w in name}
     for n in dict.fromkeys(name_tokens(claim)) if "names" not in skip else ():
         if not _in(n, asked) and not _in(n, have):  # a name the question gave is checked as the question's
@@ -174,6 +179,18 @@ def rules(claim: str, question: str, ev: Evidence, article: set[str] = frozenset
     if len(missing) > len(added) / 3:
         return f"{', '.join(missing[:3])} not in evidence"
     return ""
+
+
+_YEAR = re.compile(r"(?:19|20)\d\d")
+# asks for a time: the article's date says when it was written, not when what it reports happened
+_ASKS_WHEN = re.compile(r"^\W*(?:when\b|(?:in\s+)?(?:what|which)\s+(?:year|date|month|day)\b)", re.I)
+
+
+def _dated_in_text(claim: str, text: str) -> bool:
+    """The claim names a month that the evidence text names: its year may then come from the article's date
+    ("signed in March 2025" from "signed in March", in an article of March 2025); for "When was it released?",
+    a bare "2020" from an article of 2020 may not."""
+    return any(d.month and text_mentions(text, DateRef(None, d.month)) for d in find_dates(claim))
 
 
 def time_constraints(question: str) -> list:

@@ -102,6 +102,24 @@ def test_month_abbreviations_years_in_titles_and_quarters():
     assert cite.time_constraints("Who plays Diana in Wonder Woman 1984?") == []  # a year inside a title
     assert [d.year for d in cite.time_constraints("Who won the U.S. Open in 2019?")] == [2019]
     assert cite.question_names("What were the sales in Q3 2020?") == []  # "Q3" is no name
+    assert [d.year for d in cite.time_constraints("Who lost the 2018 Cup final?")] == [2018]  # "the 2018 Cup"
+
+
+def test_the_articles_date_is_no_answer_to_when():
+    """An article of 2020 that says the game is on sale does not say it came out in 2020; one that says "launched on
+    March 14" dates the launch, its year from the article's date."""
+    on_sale = evidence("The game Skyfarer 2 is on sale right now at half price.", title="Deals", date="2020-06")
+    v = check("Skyfarer 2 was released in 2020.", "When was Skyfarer 2 released?", (1,), on_sale)
+    assert not v.supported and "2020 is only the article's date" in v.reason
+    assert check("Skyfarer 2 was at half price in 2020.", "What did Skyfarer 2 cost?", (1,), on_sale).supported
+    launched = evidence("Launched on March 14, Skyfarer 3 sold a million copies.", title="Games", date="2023-03")
+    assert check("Skyfarer 3 was released on March 14, 2023.", "When was Skyfarer 3 released?", (1,), launched).supported
+
+
+def test_a_year_the_question_names_with_the_must_hold():
+    ev = evidence("Norway beat Kenya in the final of the 2014 Cup in July.", title="Final", date="2018-07")
+    v = check("Kenya was the runner-up of the 2014 Cup.", "Who was the runner-up of the 2018 Cup?", (1,), ev)
+    assert not v.supported and "2018 does not hold" in v.reason
 
 
 LISTING = ("The delegation visited Nairobi in June 2024. During the visit, Kenya and Norway signed 6 accords on "
