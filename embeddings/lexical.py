@@ -114,6 +114,17 @@ class BM25:
         """The token occurs in some live chunk."""
         return word in self._df
 
+    def misspelt(self, word: str) -> str | None:
+        """A known word that ``word`` of 7+ letters is a slip of (at most two letters added, dropped or changed,
+        the first letter kept): "definite" -> "definitive", "vladivostock" -> "vladivostok"; else None. Shorter
+        words are left alone: "india" is not a slip of "indian"."""
+        if len(word) < 7 or not word.isalpha():
+            return None
+        for known in self._df:
+            if known[0] == word[0] and abs(len(known) - len(word)) <= 2 and edits(word, known, 2) <= 2:
+                return known
+        return None
+
     def idf(self, word: str) -> float:
         """log(1 + n / df): 1 chunk in 93 holding the word -> 4.5; every chunk -> 0.7; unknown words -> the rarest."""
         return math.log(1 + self._n / max(1, self._df.get(word, 1)))
@@ -146,3 +157,16 @@ class BM25:
             norm = K1 * (1 - B + B * np.asarray(post.lengths[rows], dtype=np.float32) / np.float32(self._avg))
             scores[rows] += (np.float32(idf) * tf / (tf + norm)).astype(np.float32)
         return scores
+
+
+def edits(a: str, b: str, limit: int) -> int:
+    """Levenshtein distance of ``a`` and ``b``, or ``limit + 1`` once it must exceed ``limit``:
+    edits("definite", "definitive", 2) -> 2."""
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+        if min(row) > limit:
+            return limit + 1
+    return row[-1]

@@ -39,13 +39,14 @@ class Retrieval:
 
 
 def unknown_names(question: str, bm25: BM25) -> list[str]:
-    """Capitalised names in the question that no article contains: "sign with India" -> ["India"]."""
+    """Capitalised names in the question that no article contains, nor a word it is a slip of: "sign with India"
+    -> ["India"]; "Xenoblade Definite Edition" -> [] where an article has "definitive"."""
     out = []
     for start, word in capitalised(question):
         if start == 0 or word.lower() in _QUESTION_WORDS:
             continue
         norm = tokenize(word.replace("-", " "))
-        if norm and not any(bm25.knows(t) for t in norm):
+        if norm and not any(bm25.knows(t) or bm25.misspelt(t) for t in norm):
             out.append(word)
     return out
 

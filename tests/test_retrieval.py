@@ -44,6 +44,17 @@ def test_unknown_name_declines(seed_engine):
     assert r.decline_reason and "Portugal" in r.decline_reason
 
 
+@pytest.mark.parametrize("question,declined", [
+    ("Which Russian warship docked in Yangoon?", False),  # 'yangon' misspelt: a slip of a known word
+    ("When did Min Aung Hlaing visit Vladivostock?", False),
+    ("What did Myanmar sign with Portugall?", True),  # no article word is near it
+    ("Did Myanmar sign a deal with Iran?", True),  # short names must match exactly
+])
+def test_a_misspelt_name_is_not_an_unknown_one(seed_engine, question, declined):
+    r = retrieve(question, seed_engine.index, seed_engine.embedder, seed_engine.settings)
+    assert bool(r.decline_reason) == declined, r.decline_reason
+
+
 def test_month_question_prefers_passages_of_that_month(seed_engine):
     r = retrieve("What agreements were signed in March?", seed_engine.index, seed_engine.embedder, seed_engine.settings)
     assert any("March" in h.chunk.text or (h.chunk.date or "").endswith("-03") for h in r.hits[:2])
