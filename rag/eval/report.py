@@ -11,7 +11,8 @@ from rag.eval.scoring import retrieval_ranks
 SCORE_KEYS = ["fact_recall", "all_facts", "citation_precision", "citation_recall", "retrieval_hit", "hit_at_k", "mrr",
               "correct_refusal", "false_refusal", "first_token_p50_s", "first_token_p95_s", "total_p50_s",
               "total_p95_s", "prompt_tokens_per_s", "generation_tokens_per_s", "median_prompt_tokens",
-              "evidence_hit", "facts_in_evidence", "median_evaluated_tokens", "llama_prompt_tokens_per_s", "llama_generation_tokens_per_s"]
+              "evidence_hit", "facts_in_evidence", "median_evaluated_tokens", "llama_prompt_tokens_per_s",
+              "llama_generation_tokens_per_s"]
 COLOURS = {"correct": "#2e7d32", "correct refusal": "#2e7d32", "partial": "#f9a825", "declined": "#9e9e9e",
            "wrong source": "#ef6c00", "wrong": "#c62828", "answered unanswerable": "#c62828"}
 

@@ -57,8 +57,8 @@ def judge(item: dict, result: dict) -> dict:
             "retrieval_hit": bool(retrieved & expected),
             "evidence_hit": bool({e["source"] for e in result.get("evidence", [])} & expected)
             if "evidence" in result else None,
-            "evidence_facts": _share(facts_found(" ".join(e["text"] for e in result["evidence"]), item.get("facts", [])))
-            if "evidence" in result else None,  # the facts the model was given (0 when nothing was)
+            "evidence_facts": _share(facts_found(" ".join(e["text"] for e in result["evidence"]),
+                                                 item.get("facts", []))) if "evidence" in result else None,
         }
         if refused:
             v["verdict"] = "declined"
