@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 from core.dates import MONTHS, DateRef, article_matches, find_dates, human_date, text_mentions
 from core.records import Citation, Evidence, SentenceVerdict
@@ -145,8 +145,8 @@ RULES = ("numbers", "names", "question_names", "dates", "roles", "novelty")  # e
 def rules(claim: str, question: str, ev: Evidence, article: set[str] = frozenset(),
           skip: frozenset[str] = frozenset()) -> str:
     """Why ``ev`` does not state ``claim`` ("" when it may): the hard rules of the module docstring.
-    ``article``: the words of every evidence item of the same article (texts, title, date), where the question's
-    names must be."""
+    ``article``: the words of the same article (its evidence items, titles and dates; its whole text where the
+    caller has it), where the question's names must be."""
     have = evidence_words(ev)
     have |= {str(_NUMBER_WORDS.index(w)) for w in have if w in _NUMBER_WORDS}
     words = [str(_NUMBER_WORDS.index(w)) if w in _NUMBER_WORDS else w for w in tokenize(claim)]
@@ -270,17 +270,20 @@ def _judge(claim: str, question: str, ev: Evidence, article: set[str], cos: floa
 
 def check_sentences(sentences: Sequence[Sentence], evidence: Sequence[Evidence], question: str = "",
                     similarity: Similarity | None = None, threshold: float = 0.45, recite: bool = True,
-                    skip: frozenset[str] = frozenset()) -> list[SentenceVerdict]:
+                    skip: frozenset[str] = frozenset(),
+                    article_words: Mapping[str, set[str]] | None = None) -> list[SentenceVerdict]:
     """Resolve markers against ``evidence`` (marker n = evidence[n-1]) and check each claim.
 
     A cited sentence that does not state its claim is replaced by the evidence sentence that does (``recited``);
     with none, the claim keeps its markers and ``supported`` is False, with the reason. ``skip`` leaves out some
-    of ``RULES`` (for the ablation).
+    of ``RULES`` (for the ablation). ``article_words``: the words of each evidence article as a whole, where the
+    question's names may also be ("the junta chief" in the sentence, "Min Aung Hlaing" in its article).
     """
     n = len(evidence)
     articles: dict[str, set[str]] = {}
     for ev in evidence:
-        articles.setdefault(ev.source, set()).update(evidence_words(ev))
+        articles.setdefault(ev.source, set(article_words.get(ev.source, ()) if article_words else ())).update(
+            evidence_words(ev))
     claims = [i for i, s in enumerate(sentences) if has_claim(s.text)]
     cos = similarity([sentences[i].text for i in claims], list(range(n))) if similarity and claims and n else None
     out = []

@@ -11,6 +11,7 @@ from typing import Callable, Iterator
 from core.errors import QuestionError
 from core.records import Answer, Citation, Evidence, SentenceVerdict, Timings
 from core.settings import Settings
+from core.text import tokenize
 from embeddings.diskformat import LoadedIndex
 from embeddings.embedder import embed_texts, load_embedder
 from embeddings.ingest import IngestReport, ingest, load_index
@@ -224,19 +225,27 @@ def finish(engine: Engine, question: str, raw: str, retrieval: Retrieval, found:
             return llm.yes_probability(judge_messages(messages, draft, question, claim, marker), s.gen_timeout_s)
 
     return check_draft(question, raw, found, similarity, s.support_threshold, check, closest=bool(retrieval.hits),
-                       judge=ask_judge)
+                       judge=ask_judge, article_words=article_words(engine.index, found))
+
+
+def article_words(index: LoadedIndex, found: tuple[Evidence, ...]) -> dict[str, set[str]]:
+    """The words of each article the evidence comes from, title and text (~1 ms for a 6,000-character article)."""
+    docs = index.documents
+    return {src: set(tokenize(f"{docs[src].title}\n{docs[src].text}")) for src in {ev.source for ev in found}}
 
 
 def check_draft(question: str, raw: str, found: tuple[Evidence, ...], similarity: cite.Similarity | None,
                 threshold: float, check: bool = True, skip: frozenset[str] = frozenset(),
-                closest: bool = True, judge: Ask | None = None) -> Checked:
+                closest: bool = True, judge: Ask | None = None,
+                article_words: dict[str, set[str]] | None = None) -> Checked:
     """The model's raw text -> ``Checked``: markers resolved, claims checked against the evidence they cite
     (and put to ``judge``), refusals recognised. Claims no evidence states are left out of the answer, which
     then says so."""
     sentences = cite.split_answer(raw)
     if not sentences or raw.strip(" .").upper() == cite.NOT_FOUND:
         return _declined(NO_ANSWER, closest, (), "the model found no answer in the passages")
-    checked = cite.check_sentences(sentences, found, question, similarity, threshold, recite=check, skip=skip)
+    checked = cite.check_sentences(sentences, found, question, similarity, threshold, recite=check, skip=skip,
+                                   article_words=article_words)
     if not check:  # trust the model's markers, still dropping ones that name no evidence
         checked = [replace(c, supported=True, support=0.0, recited=False, reason="not checked") for c in checked]
     elif judge is not None:
@@ -248,7 +257,7 @@ def check_draft(question: str, raw: str, found: tuple[Evidence, ...], similarity
         return _declined(NO_ANSWER, closest, tuple(checked), detail)
     shown = [c for c in checked if c.supported if c.claim or cite.NOT_FOUND.lower() not in c.text.lower()]
     withheld = len(shown) < len(checked)
-    listed = _listed(question, shown, found, similarity, threshold, skip) if check else []
+    listed = _listed(question, shown, found, similarity, threshold, skip, article_words) if check else []
     text = cite.render_answer(shown + listed)
     if withheld:
         text += " The articles do not state the rest of the draft answer."
@@ -257,14 +266,16 @@ def check_draft(question: str, raw: str, found: tuple[Evidence, ...], similarity
 
 
 def _listed(question: str, shown: list[SentenceVerdict], found: tuple[Evidence, ...],
-            similarity: cite.Similarity | None, threshold: float, skip: frozenset[str]) -> list[SentenceVerdict]:
+            similarity: cite.Similarity | None, threshold: float, skip: frozenset[str],
+            article_words: dict[str, set[str]] | None = None) -> list[SentenceVerdict]:
     """The cited sentence listing what a list question asks for, when the answer leaves most of it out
     (``cite.list_sentence``), checked like any claim: the model tends to say "10 agreements were signed" only."""
     extra = cite.list_sentence(question, " ".join(c.text for c in shown), [m for c in shown for m in c.markers],
                                found)
     if extra is None:
         return []
-    listed = cite.check_sentences([extra], found, question, similarity, threshold, recite=False, skip=skip)
+    listed = cite.check_sentences([extra], found, question, similarity, threshold, recite=False, skip=skip,
+                                  article_words=article_words)
     return [replace(c, reason=f"the list of the cited passage, added: {c.reason}") for c in listed if c.supported]
 
 

@@ -129,3 +129,29 @@ def test_evidence_found_ahead_is_answered_without_searching_again(seed_engine, m
     monkeypatch.setattr(pipeline, "retrieve", lambda *a, **k: pytest.fail("searched again"))
     items = list(ask_stream(seed_engine, "Who is Morgan Michaels?", found=found))
     assert items[0] is found and isinstance(items[-1], Answer) and items[-1].evidence == found.evidence
+
+
+def test_the_check_knows_the_whole_article_of_its_evidence(tmp_path, settings_for):
+    """Evidence "the admiral called the minister a friend", from an article that names Ivan Petrov further up:
+    the answer to "What did Ivan Petrov call the minister?" stands (scripted draft, real index)."""
+    from core.records import Evidence
+    from rag.pipeline import finish, open_engine
+    from rag.retrieve import retrieve
+
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    text = ("Port talks\n\nVice Admiral Ivan Petrov arrived in Mombasa on Monday with three frigates.\n\n"
+            "The visit ended with a dinner for the crews and officials. At the dinner, the admiral called the "
+            "minister a trusted friend of the fleet.")
+    (folder / "port.txt").write_text(text, encoding="utf-8")
+    engine, _ = open_engine(settings_for(folder))
+    doc = engine.index.documents["port"]
+    s = doc.text.index("The visit ended")
+    found = (Evidence("port", doc.title, doc.date, s, len(doc.text.rstrip()), doc.text[s:].rstrip(), "port#1", 0.5),)
+    q = "What did Ivan Petrov call the minister?"
+    r = retrieve(q, engine.index, engine.embedder, engine.settings)
+    a = finish(engine, q, "He called the minister a trusted friend of the fleet [1].", r, found)
+    assert not a.refused and a.sentences[0].supported, a.sentences[0].reason
+    a = finish(engine, "What did Oleg Sidorov call the minister?", "He called the minister a trusted friend [1].",
+               r, found)
+    assert a.refused and "oleg sidorov" in a.sentences[0].reason

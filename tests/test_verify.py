@@ -148,3 +148,18 @@ def test_a_list_question_gets_the_cited_list_when_the_answer_leaves_it_out(quest
         quote = next(c for c in checked.citations if listed in c.quote)
         assert LISTING[quote.start:quote.end] == quote.quote  # the quote is the listing sentence, exact offsets
         assert checked.sentences[-1].reason.startswith("the list of the cited passage, added")
+
+
+def test_a_name_of_the_question_may_be_in_the_article_the_sentence_comes_from():
+    """The sentence calls him "the admiral"; its article names him. Without the article's words the check cannot
+    tell, and the claim is withheld; a name in no part of the article still is."""
+    ev = evidence("At that meeting, the admiral called the minister a “friend” and promised ships.",
+                  title="Talks in Mombasa")
+    claim, question = "He called the minister a friend.", "What did Ivan Petrov call the minister?"
+    assert "ivan petrov" in check(claim, question, (1,), ev).reason
+    words = {"a": {"vice", "admiral", "ivan", "petrov", "arrived", "mombasa"}}
+    v = cite.check_sentences([cite.Sentence(claim, (1,))], ev, question, article_words=words)[0]
+    assert v.supported, v.reason
+    v = cite.check_sentences([cite.Sentence(claim, (1,))], ev, "What did Oleg Sidorov call the minister?",
+                             article_words=words)[0]
+    assert not v.supported and "oleg sidorov" in v.reason
