@@ -47,7 +47,8 @@ def _usable_sentences(chunk, index: LoadedIndex) -> list[tuple[int, int]]:
     """The sentences of ``chunk`` long enough to be evidence, as article offsets, each with the sentence before
     it when it needs one ("He holds talks with ..."): scored, embedded and shown as one unit."""
     text = index.documents[chunk.source].text
-    return [(_with_context(text, s, e), e) for s, e in index.sentences(chunk) if len(text[s:e].split()) >= _MIN_WORDS]
+    return [(_with_context(text, s, e), e) for s, e in index.sentences(chunk)
+            if len(text[s:e].split()) >= _MIN_WORDS]
 
 
 def _vectors(index: LoadedIndex, embedder, spans: list[tuple[str, int, int]]) -> np.ndarray:
@@ -64,8 +65,7 @@ def warm(index: LoadedIndex, embedder, stop: threading.Event, max_passages: int 
     chunks = index.chunks
     if len(chunks) > max_passages:
         return 0
-    spans = [(c.source, s, e) for c in (chunks[i] for i in range(len(chunks)))
-             for s, e in _usable_sentences(c, index)]
+    spans = [(c.source, s, e) for c in chunks for s, e in _usable_sentences(c, index)]
     spans = list(dict.fromkeys(spans))  # passages overlap: a sentence in two of them is embedded once
     for i in range(0, len(spans), 16):
         if stop.wait(0.005):  # the pause lets a waiting question take the embedder first

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from core.settings import Settings
 from rag.eval.questions import load_questions
-from rag.eval.scoring import facts_found
+from rag.eval.scoring import judge
 from rag.pipeline import estimate_tokens, find, open_engine
 from rag.prompt import build_messages
 
@@ -28,10 +28,10 @@ def measure(engine, questions) -> tuple[float, float, float]:
         found = find(engine, item["question"])
         if found.evidence:
             tokens.append(estimate_tokens(build_messages(found.question, found.evidence, [])[-1]["content"]))
-        if item.get("answerable", True):
-            flags = facts_found(" ".join(ev.text for ev in found.evidence), item.get("facts", []))
-            facts.append(sum(flags) / len(flags) if flags else 1.0)
-            sources.append(float(bool({ev.source for ev in found.evidence} & set(item.get("sources", [])))))
+        if item.get("answerable", True):  # scored as the benchmark scores the evidence of an answer
+            v = judge(item, {"answer": "", "evidence": [ev.to_json() for ev in found.evidence]})
+            facts.append(v["evidence_facts"])
+            sources.append(float(v["evidence_hit"]))
     return statistics.mean(facts), statistics.mean(sources), statistics.median(tokens)
 
 

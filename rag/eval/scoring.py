@@ -49,7 +49,7 @@ def judge(item: dict, result: dict) -> dict:
     if v["answerable"]:
         found = [False] * len(item.get("facts", [])) if refused else facts_found(result.get("answer", ""), item.get("facts", []))
         v |= {
-            "fact_recall": sum(found) / len(found) if found else 1.0,
+            "fact_recall": share(found),
             "all_facts": all(found),
             "facts_missed": [f[0] for f, ok in zip(item.get("facts", []), found) if not ok],
             "citation_precision": (sum(s in expected for s in cited) / len(cited)) if cited else None,
@@ -57,7 +57,7 @@ def judge(item: dict, result: dict) -> dict:
             "retrieval_hit": bool(retrieved & expected),
             "evidence_hit": bool({e["source"] for e in result.get("evidence", [])} & expected)
             if "evidence" in result else None,
-            "evidence_facts": _share(facts_found(" ".join(e["text"] for e in result["evidence"]),
+            "evidence_facts": share(facts_found(" ".join(e["text"] for e in result["evidence"]),
                                                  item.get("facts", []))) if "evidence" in result else None,
         }
         if refused:
@@ -106,7 +106,7 @@ def summarise(verdicts: list[dict], results: list[dict]) -> dict:
     }
 
 
-def _share(found: list[bool]) -> float:
+def share(found: list[bool]) -> float:
     """The share of facts found (1.0 for a question with none listed)."""
     return sum(found) / len(found) if found else 1.0
 
