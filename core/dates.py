@@ -76,6 +76,15 @@ def find_dates(text: str) -> list[DateRef]:
     return [DateRef(None, m) for m in months] + [DateRef(y, None) for y in years]
 
 
+# asks for a time: "When ...?", "In what year ...?"
+_ASKS_WHEN = re.compile(r"^\W*(?:when\b|(?:in\s+)?(?:what|which)\s+(?:year|date|month|day)\b)", re.I)
+
+
+def asks_when(question: str) -> bool:
+    """"When was the deal signed?" and "In which year ...?" ask for a time; "What happened in May?" does not."""
+    return bool(_ASKS_WHEN.search(question))
+
+
 def article_matches(date: str | None, ref: DateRef) -> bool:
     """Article date "2025-03" matches DateRef(month=3) and DateRef(2025, 3), not DateRef(2021)."""
     if not date:

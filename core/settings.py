@@ -57,10 +57,10 @@ class Settings:
     chunk_chars: int = 450
     chunk_overlap: int = 1  # sentences repeated at the start of the next chunk
     # retrieval: the sentences of the best top_k chunks are scored; the best go to the model within
-    # evidence_tokens, each with its '[n] From "Title" (date):' header (~4 sentences of the seeds), so a question
-    # costs ~230 new prompt tokens after the cached instructions (~125 tokens)
+    # evidence_tokens, each under its '[n] From "Title" (date):' header (~3 sentences of the seeds), so a question
+    # costs ~180 new prompt tokens after the cached instructions (~125 tokens)
     top_k: int = 8
-    evidence_tokens: int = 250
+    evidence_tokens: int = 170
     retrieval_mode: str = "hybrid"  # dense | lexical | hybrid
     min_relevance: float = 0.25  # best dense cosine below this: decline before the LLM
     exact_index_max: int = 50_000  # above this many vectors an HNSW index is built

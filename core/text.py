@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-_WORD = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
+_WORD = re.compile(r"[a-z0-9]+(?:(?<=[0-9])\.[0-9]+)?")  # "2.3" and "v2.0" stay whole; "no.1" is "no", "1"
 _CAPITALISED = re.compile(r"(?<![\w'’])[A-Z][\w\-]+")
 
 STOPWORDS = frozenset("""

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
-from core.dates import MONTHS, DateRef, article_matches, find_dates, human_date, text_mentions
+from core.dates import MONTHS, DateRef, article_matches, asks_when, find_dates, human_date, text_mentions
 from core.records import Citation, Evidence, SentenceVerdict
 from core.text import capitalised, name_tokens, sentence_spans, tokenize
 from rag.prompt import NOT_FOUND
@@ -153,7 +153,7 @@ def rules(claim: str, question: str, ev: Evidence, article: set[str] = frozenset
     for w in words if "numbers" not in skip else ():
         if w[0].isdigit() and w not in have:
             return f"number {w} not in evidence"
-        if _ASKS_WHEN.search(question) and _YEAR.fullmatch(w) and w not in tokenize(f"{ev.title} {ev.text}") \
+        if asks_when(question) and _YEAR.fullmatch(w) and w not in tokenize(f"{ev.title} {ev.text}") \
                 and not _dated_in_text(claim, ev.text):
             return f"{w} is only the article's date"
     asked = {w for name in question_names(question) for w in name}
@@ -182,8 +182,6 @@ def rules(claim: str, question: str, ev: Evidence, article: set[str] = frozenset
 
 
 _YEAR = re.compile(r"(?:19|20)\d\d")
-# asks for a time: the article's date says when it was written, not when what it reports happened
-_ASKS_WHEN = re.compile(r"^\W*(?:when\b|(?:in\s+)?(?:what|which)\s+(?:year|date|month|day)\b)", re.I)
 
 
 def _dated_in_text(claim: str, text: str) -> bool:

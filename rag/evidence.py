@@ -6,10 +6,13 @@ sentence before it along, so the model and the citation check can tell who "he" 
 before it names both.
 
 A sentence's score is ``0.5 * cosine + 0.5 * lexical`` (``0.45 / 0.45 / 0.1`` with dates when the question names
-a month or year), where lexical is the idf-weighted share of the question's words found in the sentence or its
-article title. Worked example: "Which warship visited Yangon in October 2021?" against "The Gremyashiy corvette
-docked in Yangon on 21 October 2021" -> cosine 0.52, lexical 0.71 (yangon, october, 2021 of 5 words), date 1.0:
-score 0.65.
+a month or year, ``0.4 / 0.4 / 0.2`` when it asks "When ...?": only a sentence naming a time answers that), where
+lexical is the idf-weighted share of the question's words found in the sentence or its article title. Worked
+example: "Which warship visited Yangon in October 2021?" against "The Gremyashiy corvette docked in Yangon on 21
+October 2021" -> cosine 0.52, lexical 0.71 (yangon, october, 2021 of 5 words), date 1.0: score 0.65.
+
+The best go in until the budget is spent, counted in tokens with each sentence's header; a sentence that another
+article already gave word for word (one agency's copy in two outlets) is given once.
 """
 from __future__ import annotations
 
@@ -19,15 +22,15 @@ from typing import Callable
 
 import numpy as np
 
-from core.dates import DateRef, article_matches, human_date, text_mentions
+from core.dates import DateRef, article_matches, asks_when, find_dates, human_date, text_mentions
 from core.records import Evidence, Hit
 from core.text import sentence_spans, tokenize
 from embeddings.diskformat import LoadedIndex
 from embeddings.embedder import embed_texts
 
-_NEEDS_CONTEXT = re.compile(r"^[\"“'‘(]?((he|she|it|they|his|her|its|their|this|these|those|such|both|there|then|"
-                            r"also|but|however)\b|(during|after|before|at|on|in|from|since|by)\s+(that|this|these|"
-                            r"those|the same)\b)", re.I)
+# a reference to something said before ("He", "These", "During that trip"); "But" or "Also" alone is not one
+_NEEDS_CONTEXT = re.compile(r"^[\"“'‘(]?((he|she|it|they|his|her|its|their|this|these|those|such|both)\b|"
+                            r"(during|after|before|at|on|in|from|since|by)\s+(that|this|these|those|the same)\b)", re.I)
 _MIN_WORDS = 4  # "MyanmarNews", a byline or a photo credit is no evidence
 WARM_PASSAGES = 500  # ~700 sentences, ~9 s of both cores once per load; the seeds: see ``warm``
 
@@ -85,41 +88,69 @@ def score(question: str, query_vector: np.ndarray, cands: list[tuple[Hit, int, i
     q = list(dict.fromkeys(tokenize(question)))
     weights = {w: index.lexical.idf(w) for w in q}
     total = sum(weights.values()) or 1.0
+    when = asks_when(question)
+    w_date = 0.2 if when else 0.1 if dates else 0.0
     out = []
     for (h, s, e), text, c in zip(cands, texts, cos):
         have = set(tokenize(text)) | set(tokenize(h.chunk.title))
         lex = sum(wt for w, wt in weights.items() if w in have) / total
-        if dates:
-            hit_date = max(1.0 if text_mentions(text, d) else 0.5 if article_matches(h.chunk.date, d) else 0.0
-                           for d in dates)
-            out.append(0.45 * float(c) + 0.45 * lex + 0.1 * hit_date)
-        else:
-            out.append(0.5 * float(c) + 0.5 * lex)
+        fit = _date_fit(text, h.chunk.date, dates, when) if w_date else 0.0
+        out.append((1 - w_date) / 2 * (float(c) + lex) + w_date * fit)
     return out
+
+
+def _date_fit(text: str, article_date: str | None, dates: tuple[DateRef, ...], when: bool) -> float:
+    """1 for a sentence naming the question's month/year, 0.5 when only its article's date matches. To a "When
+    ...?" question only a sentence naming a time can answer: 1 for one naming a date finer than the question's
+    ("September 2022" to "When ... in 2022?"; any date when it gives none), else half the above."""
+    fit = max((1.0 if text_mentions(text, d) else 0.5 if article_matches(article_date, d) else 0.0 for d in dates),
+              default=0.0)
+    if not when:
+        return fit
+    years = {d.year for d in dates if d.year}
+    told = [d for d in find_dates(text) if d.year is None or not years or d.year in years]
+    return 1.0 if any(d.month or not dates for d in told) else fit / 2
 
 
 def select(question: str, query_vector: np.ndarray, hits: tuple[Hit, ...], index: LoadedIndex, embedder,
            dates: tuple[DateRef, ...], budget_tokens: int, count: Callable[[str], int]) -> tuple[Evidence, ...]:
-    """The best sentences within ``budget_tokens``, grouped by article (best article first), best first."""
+    """The best sentences within ``budget_tokens``, grouped by article (best article first), best first. A
+    sentence another article already gave word for word (the same agency copy in two outlets) is taken once."""
     cands = candidates(hits, index)
     scores = score(question, query_vector, cands, index, embedder, dates)
     picked: list[Evidence] = []
+    said: list[str] = []
     used = 0
     for (h, s, e), sc in sorted(zip(cands, scores), key=lambda x: -x[1]):
         text = index.documents[h.chunk.source].text
         if any(ev.source == h.chunk.source and ev.start < e and s < ev.end for ev in picked):
             continue  # overlaps a sentence already taken (its neighbour, joined for context)
-        cost = count(text[s:e]) + count(header(h.chunk.title, h.chunk.date))
+        words = f' {" ".join(tokenize(text[s:e]))} '
+        if any(words in other for other in said):
+            continue
+        cost = count(text[s:e]) + count(header(h.chunk.title, h.chunk.date, 0, text[s:e]))
         if picked and used + cost > budget_tokens:
             continue
         picked.append(Evidence(h.chunk.source, h.chunk.title, h.chunk.date, s, e, text[s:e], h.chunk.chunk_id, sc))
+        said.append(words)
         used += cost
     return _grouped(picked)
 
 
-def header(title: str, date: str | None, n: int = 0) -> str:
-    """What the prompt writes above evidence sentence ``n``: '[2] From "Title" (March 2025):'."""
+def header(title: str, date: str | None, n: int = 0, text: str = "") -> str:
+    """What the prompt writes above evidence sentence ``n``: '[2] From "Title" (March 2025):', or without a title
+    the sentence already contains (a snippet titled with its own opening words): '[2] From an article (March
+    2025):'. Every sentence keeps its own header: under '[3] From the same article:' Qwen2.5-1.5B answered a
+    count with a passage number ("3 [2]") where the full header gave the count."""
+    if _repeats(title, text):
+        return f"[{n}] From an article ({human_date(date)}):\n"
     return f'[{n}] From "{title}" ({human_date(date)}):\n'
+
+
+def _repeats(title: str, text: str) -> bool:
+    """"Beijing was elected as the host city …" repeats "Beijing was elected as the host city for ..."."""
+    words = " ".join(tokenize(title.rstrip(" .…")))
+    return bool(words) and f" {words} " in f' {" ".join(tokenize(text))} '
 
 
 def _with_context(text: str, s: int, e: int) -> int:

@@ -51,3 +51,13 @@ def test_prompt_asks_for_the_year_of_a_bare_month():
     user = build_messages("What was signed in March?", hits)[-1]["content"]
     assert "March without a year" in user and "(March 2025)" in user
     assert "without a year" not in build_messages("What was signed in March 2025?", hits)[-1]["content"]
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("When was the Pixel 5a announced?", True), ("In which year did the ferry sink?", True),
+    ("What date was the deal signed?", True), ("What happened in May 2024?", False),
+    ("Who met Putin when he visited?", False)])
+def test_asks_when(question, expected):
+    from core.dates import asks_when
+
+    assert asks_when(question) is expected

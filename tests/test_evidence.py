@@ -17,6 +17,12 @@ def select(engine, question, budget=250):
                            estimate_tokens)
 
 
+def prompt_cost(found) -> int:
+    """The evidence's tokens as the prompt writes it, each sentence under its header."""
+    return sum(estimate_tokens(ev.text) + estimate_tokens(evidence.header(ev.title, ev.date, n, ev.text))
+               for n, ev in enumerate(found, 1))
+
+
 @pytest.mark.parametrize("question", ["Who is Morgan Michaels?", "What did Rosatom plan to build?",
                                       "Which warship docked in Yangon?"])
 def test_offsets_are_exact_and_the_budget_holds(seed_engine, question):
@@ -24,8 +30,7 @@ def test_offsets_are_exact_and_the_budget_holds(seed_engine, question):
     assert found
     for ev in found:
         assert seed_engine.index.documents[ev.source].text[ev.start:ev.end] == ev.text
-    cost = sum(estimate_tokens(ev.text) + estimate_tokens(evidence.header(ev.title, ev.date)) for ev in found)
-    assert len(found) == 1 or cost <= 250
+    assert len(found) == 1 or prompt_cost(found) <= 250
     small = select(seed_engine, question, budget=40)
     assert len(small) <= len(found)
 
@@ -103,3 +108,78 @@ def test_a_sentence_is_scored_together_with_the_one_it_needs(tmp_path, settings_
     engine, _ = open_engine(settings_for(folder))
     found = select(engine, "Who did the general hold talks with in Kazan?", budget=60)
     assert "Rustam Ivanov" in found[0].text and found[0].text.startswith("Later in the week")
+
+
+def test_a_header_drops_only_a_title_the_sentence_repeats():
+    full = evidence.header("Port reopens after storm", "2024-05", 2, "The port reopened on Monday.")
+    assert full == '[2] From "Port reopens after storm" (May 2024):\n'
+    snippet = "Beijing was elected as the host city for the 2008 Summer Olympics on 13 July 2001."
+    assert evidence.header("Beijing was elected as the host city …", None, 1, snippet) == \
+        "[1] From an article (undated):\n"
+    assert evidence.header("Beijing, China, 2008. In 2008 the Games …", None, 1, "In 2008 the Games were held in "
+                           "China.").startswith('[1] From "Beijing, China')  # the title says more: kept
+
+
+def test_a_connective_alone_does_not_pull_in_the_sentence_before():
+    text = "Ivan Petrov met the minister in Mombasa. But ties reached a new level in March. These talks ran late."
+    s = text.index("But")
+    assert evidence._with_context(text, s, text.index(" These")) == s
+    assert evidence._with_context(text, text.index("These"), len(text)) == s
+
+
+def test_a_sentence_two_articles_share_is_given_once_within_the_budget(tmp_path, settings_for):
+    """Two outlets ran the same agency copy: the shared sentence is evidence once, and the tokens it would have
+    taken again go to the next best sentence."""
+    from rag.pipeline import open_engine
+
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    shared = "The ferry Amina Star sank near Lamu on Tuesday with 40 passengers aboard. "
+    (folder / "a.txt").write_text("Ferry sinks off Lamu\n\n" + shared + "Rescuers pulled 38 people from the water "
+                                  "by nightfall. The coast guard blamed an overloaded deck.", encoding="utf-8")
+    (folder / "b.txt").write_text("Lamu ferry disaster\n\n" + shared + "Two passengers are still missing, the "
+                                  "county said. Relatives gathered at the jetty on Wednesday.", encoding="utf-8")
+    engine, _ = open_engine(settings_for(folder))
+    found = select(engine, "How many passengers were aboard the ferry that sank near Lamu?", budget=400)
+    texts = [" ".join(ev.text.split()) for ev in found]
+    assert texts.count(shared.strip()) == 1
+    assert len(found) == len(set(texts)) >= 4
+
+
+def test_a_when_question_prefers_a_sentence_that_names_a_time():
+    from core.dates import DateRef
+
+    assert evidence._date_fit("Pixel 5a arrives on August 26.", None, (), True) == 1.0
+    assert evidence._date_fit("Google introduced the Pixel 5a.", None, (), True) == 0.0
+    in_2022 = (DateRef(2022, None),)
+    assert evidence._date_fit("He met Putin in September 2022 in Vladivostok.", None, in_2022, True) == 1.0
+    assert evidence._date_fit("In 2021 and 2022 he went to Russia three times.", None, in_2022, True) == 0.5
+    assert evidence._date_fit("In 2021 and 2022 he went to Russia three times.", None, in_2022, False) == 1.0
+    assert evidence._date_fit("He met Putin in September 2019.", None, in_2022, True) == 0.0
+
+
+def test_a_when_question_ranks_the_sentence_with_the_date_higher(tmp_path, settings_for):
+    """"The harbour's first ship docked on 4 June 2023" says when; asked "When ...?", it outranks the sentences
+    that only share the question's words, which outrank it when the same words ask something else."""
+    from rag.pipeline import open_engine
+
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "kilifi.txt").write_text(
+        "Kilifi harbour opens to fishing crews\n\nThe Kilifi harbour was planned for a decade by the county, and the "
+        "harbour works were delayed twice by floods. Fishing crews at the Kilifi harbour welcomed the new berths and "
+        "the cold store. The harbour's first ship docked on 4 June 2023. The county says the Kilifi harbour will "
+        "open to cargo ships once its crane arrives.", encoding="utf-8")
+    engine, _ = open_engine(settings_for(folder))
+
+    def ranked(question):
+        r = retrieve(question, engine.index, engine.embedder, engine.settings)
+        cands = evidence.candidates(r.hits, engine.index)
+        scores = evidence.score(question, r.query_vector, cands, engine.index, engine.embedder, r.dates)
+        text = engine.index.documents[cands[0][0].chunk.source].text
+        return [text[s:e] for (_, s, e), _ in sorted(zip(cands, scores), key=lambda x: -x[1])]
+
+    dated = "The harbour's first ship docked on 4 June 2023."
+    when, plain = ranked("When did the Kilifi harbour open?"), ranked("Did the Kilifi harbour open?")
+    assert when.index(dated) < plain.index(dated)
+    assert when.index(dated) < min(i for i, t in enumerate(when) if t.startswith(("The Kilifi", "Fishing")))

@@ -6,7 +6,7 @@ from core.settings import Settings
 
 def test_defaults_are_valid():
     s = Settings.load()
-    assert s.top_k == 8 and s.evidence_tokens == 250 and s.retrieval_mode == "hybrid" and s.resolved_index_dir.name.startswith("seeds-")
+    assert s.top_k == 8 and s.evidence_tokens == 170 and s.retrieval_mode == "hybrid" and s.resolved_index_dir.name.startswith("seeds-")
 
 
 @pytest.mark.parametrize("bad", [dict(top_k=0), dict(chunk_chars=10), dict(retrieval_mode="magic"),

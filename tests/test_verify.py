@@ -163,3 +163,12 @@ def test_a_name_of_the_question_may_be_in_the_article_the_sentence_comes_from():
     v = cite.check_sentences([cite.Sentence(claim, (1,))], ev, "What did Oleg Sidorov call the minister?",
                              article_words=words)[0]
     assert not v.supported and "oleg sidorov" in v.reason
+
+
+def test_a_number_after_an_abbreviation_is_the_same_number():
+    """"No.1" in the evidence and "No. 1" in the claim: the same 1 (it was one word, "no.1", and the claim failed)."""
+    ranking = evidence("Amara Osei finished the season as the world No.1 for the second straight year.",
+                       title="Season review")
+    assert check("Amara Osei finished the season as world No. 1.", "Who was world number one?", ev=ranking).supported
+    assert not check("Amara Osei finished the season as world No. 2.", "Who was world number one?",
+                     ev=ranking).supported
