@@ -273,7 +273,7 @@ def _common(sp, model: bool = True) -> None:
         sp.add_argument("--timeout", type=float, help="generation time limit in seconds (default 120)")
         sp.add_argument("--max-tokens", type=int, help="answer length limit in tokens (default 256)")
         sp.add_argument("--evidence-tokens", type=int, help="prompt budget for evidence sentences, 30-1500 "
-                                                            "(default 250)")
+                                                            "(default 170)")
         sp.add_argument("--no-check", action="store_true", help="skip the citation support check")
         sp.add_argument("--judge", action="store_true", help="also ask the model whether each claim is stated "
                                                              "in its passage (~40 tokens a claim)")
