@@ -125,7 +125,7 @@ def select(question: str, query_vector: np.ndarray, hits: tuple[Hit, ...], index
         text = index.documents[h.chunk.source].text
         if any(ev.source == h.chunk.source and ev.start < e and s < ev.end for ev in picked):
             continue  # overlaps a sentence already taken (its neighbour, joined for context)
-        words = f' {" ".join(tokenize(text[s:e]))} '
+        words = _joined(text[s:e])
         if any(words in other for other in said):
             continue
         cost = count(text[s:e]) + count(header(h.chunk.title, h.chunk.date, 0, text[s:e]))
@@ -149,8 +149,13 @@ def header(title: str, date: str | None, n: int = 0, text: str = "") -> str:
 
 def _repeats(title: str, text: str) -> bool:
     """"Beijing was elected as the host city …" repeats "Beijing was elected as the host city for ..."."""
-    words = " ".join(tokenize(title.rstrip(" .…")))
-    return bool(words) and f" {words} " in f' {" ".join(tokenize(text))} '
+    words = _joined(title.rstrip(" .…"))
+    return words != "  " and words in _joined(text)
+
+
+def _joined(text: str) -> str:
+    """The text's words between spaces, so one is found in another whole: " beijing elected host city "."""
+    return f' {" ".join(tokenize(text))} '
 
 
 def _with_context(text: str, s: int, e: int) -> int:

@@ -18,6 +18,7 @@ from typing import Iterator, Protocol
 
 from core.errors import GenerationError, Hint, ModelError
 from core.settings import Settings
+from core.text import estimate_tokens
 
 
 @dataclass(frozen=True)
@@ -171,7 +172,7 @@ class OpenAICompatLLM:
         self.model = model
 
     def count_tokens(self, text: str) -> int:
-        return len(text) // 4 + 1
+        return estimate_tokens(text)  # the server's tokenizer is not at hand
 
     def stream(self, messages, max_tokens, temperature, timeout_s, stop=None) -> Iterator[str | Usage]:
         body = json.dumps({"model": self.model, "messages": messages, "max_tokens": max_tokens,

@@ -1,7 +1,7 @@
 """What the model would be given at several evidence budgets, without running it: per set, the share of the
 answers' facts found in the evidence (the ceiling of fact recall), a source of the answer among the evidence, and
 the median size of the question's own message (the tokens evaluated after llama.cpp's cached instructions,
-estimated at 4 characters a token).
+counted as ``estimate_tokens`` counts them).
 
     PYTHONPATH=. .venv/bin/python scripts/evidence_budget.py 250 200 180
 """
