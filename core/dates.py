@@ -61,8 +61,31 @@ def human_date(date: str | None) -> str:
         return date
 
 
+_NUMERIC = re.compile(r"\b(\d{1,2})([/.])(\d{1,2})\2((?:19|20)?\d\d)\b")
+
+
+def numeric_dates(text: str) -> list[DateRef]:
+    """"on 24/08/2021" -> [DateRef(2021, 8)]; "16.01.19" -> [DateRef(2019, 1)]; day first unless it cannot be
+    ("8/24/2021" -> August)."""
+    out = []
+    for m in _NUMERIC.finditer(text):
+        a, b, y = int(m.group(1)), int(m.group(3)), int(m.group(4))
+        month = b if b <= 12 else a if a <= 12 else None
+        if month:
+            out.append(DateRef(y + 2000 if y < 100 else y, month))
+    return out
+
+
 def find_dates(text: str) -> list[DateRef]:
-    """"What was signed in March 2025?" -> [DateRef(2025, 3)]; "in 2021" -> [DateRef(2021, None)]."""
+    """"What was signed in March 2025?" -> [DateRef(2025, 3)]; "in 2021" -> [DateRef(2021, None)]; "on 24/08/2021"
+    -> [DateRef(2021, 8)]."""
+    numeric = numeric_dates(text)
+    if numeric:
+        text = _NUMERIC.sub(" ", text)
+    return numeric + _named_dates(text)
+
+
+def _named_dates(text: str) -> list[DateRef]:
     months = []
     for m in _MONTH_RE.finditer(text):
         word = m.group(1).lower()
@@ -116,3 +139,66 @@ def in_range(date: str | None, start: str | None, end: str | None) -> bool:
         return False
     d = date[:7]
     return (not start or d >= start[:7]) and (not end or d <= end[:7])
+
+
+_M = r"(january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|" \
+     r"jul|aug|sept?|oct|nov|dec)\b\.?"
+# "June 20", "May 20-22", "February 1, 2021", "20 June 2021", "in June", "March this year", "September 2022", "in 2019"
+_EVENT = re.compile(rf"\b{_M}\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:\s*[-–]\s*\d{{1,2}})?(?:,?\s+(\d{{4}}))?\b|"
+                    rf"\b(\d{{1,2}})(?:\s*[-–]\s*\d{{1,2}})?\s+{_M}(?:,?\s+(\d{{4}}))?\b|"
+                    rf"\b{_M}(?:\s+of)?\s+(\d{{4}}|this year|last year)\b|"
+                    rf"\b(?:in|since|during|by|early|late|mid|from|until)[\s-]+{_M}(?!\.?\s+(?:\d|of\s+\d|this year|last year))|"
+                    r"\b(?:in|since|during|by|early|late|mid|from|until|of)[\s-]+(\d{4})\b", re.I)
+
+
+_SINCE = re.compile(r"\b(?:since|until|till|before|after)\s", re.I)
+
+
+@dataclass(frozen=True)
+class EventDate:
+    """A date a sentence gives, resolved against its article's date: "June 20" in an article of 2021 is
+    2021-06-20 (``year_from_article``)."""
+
+    iso: str  # "2021-06-20", "2021-06" or "2021"
+    year_from_article: bool = False
+    since: bool = False  # a point of reference, not an event: "since February 2021", "until May"
+
+    def label(self) -> str:
+        return human_date(self.iso)
+
+
+def _month_no(word: str) -> int:
+    word = word.lower().rstrip(".")
+    return MONTHS.index(word) + 1 if word in MONTHS else _ABBR[word[:4] if word.startswith("sept") else word[:3]]
+
+
+def event_dates(text: str, article_date: str | None) -> list[EventDate]:
+    """The dates ``text`` names, in order, each as an absolute date: in an article dated 2021-07, "June 20" ->
+    2021-06-20, "March this year" -> 2021-03, "in 2019" -> 2019, "the 2014 Cup in July" -> 2014-07 (a year named
+    before it in the text); a month or day with no year and an undated article is left out. "may"/"march" as verbs are no dates ("sent to march alongside")."""
+    parts = parse_iso(article_date)
+    year0 = parts[0] if parts else None
+    out = []
+    for m in _EVENT.finditer(text):
+        g = m.groups()
+        month_word = g[0] or g[4] or g[6] or g[8]
+        if month_word and month_word.lower().rstrip(".") in ("may", "march", "mar") and not (
+                g[1] or g[3] or (g[7] and g[7][0].isdigit()) or month_word[0].isupper()):
+            continue
+        day = g[1] or g[3]
+        year_word = g[2] or g[5] or g[7] or g[9]
+        if g[9]:
+            out.append(EventDate(g[9], since=bool(_SINCE.search(text, max(0, m.start() - 12), m.start() + 6))))
+            continue
+        year = int(year_word) if year_word and year_word[0].isdigit() else None
+        if year_word and year_word.lower() == "last year" and year0:
+            year = year0 - 1
+        guessed = year is None
+        before = [int(y.group(1)) for y in _YEAR_RE.finditer(text, 0, m.start())]
+        year = year or (before[-1] if before and guessed and not year_word else None) or year0
+        if year is None:
+            continue
+        iso = f"{year:04d}-{_month_no(month_word):02d}" + (f"-{int(day):02d}" if day and 1 <= int(day) <= 31 else "")
+        since = bool(_SINCE.search(text, max(0, m.start() - 12), m.start() + 6))
+        out.append(EventDate(iso, guessed and not (year_word and "this" in year_word.lower()), since))
+    return out

@@ -132,6 +132,23 @@ class Timings:
 
 
 @dataclass(frozen=True)
+class TimelineItem:
+    """One entry of a timeline answer: an evidence sentence (marker ``marker``) and the date it gives, resolved
+    against its article's date ("June 20" in an article of 2021 -> "2021-06-20")."""
+
+    date: str  # ISO: "2021-06-20", "2021-06" or "2021"
+    label: str  # "20 June 2021"
+    marker: int
+    source: str
+    text: str
+    year_from_article: bool = False
+
+    def to_json(self) -> dict:
+        return {"date": self.date, "label": self.label, "marker": self.marker, "source": self.source,
+                "text": self.text, "year_from_article": self.year_from_article}
+
+
+@dataclass(frozen=True)
 class Answer:
     """The final cited answer; ``to_json()`` is the object the CLI's ``--json`` and the page's API return."""
 
@@ -154,11 +171,14 @@ class Answer:
     stopped: bool = False  # the user stopped the generation; ``answer`` holds what was written by then
     unfinished: str = ""  # the sentence being written when it stopped, unchecked
     detail: str = ""  # why it was declined, with the figures, for experts ("best similarity 0.16 < 0.25")
+    form: str = "fact"  # the question's form (rag.forms): fact, yesno, list, timeline, count, summary, ...
+    timeline: tuple[TimelineItem, ...] = ()  # a timeline's entries, in date order
 
     def to_json(self) -> dict:
         """The object ``rag ask --json`` prints and the page's ``/ask`` returns."""
         return {
             "question": self.question,
+            "form": self.form,
             "answer": self.answer,
             "refused": self.refused,
             "draft": self.draft,
@@ -177,4 +197,5 @@ class Answer:
             "model": self.model,
             "stopped": self.stopped,
             "unfinished": self.unfinished,
+            "timeline": [t.to_json() for t in self.timeline],
         }

@@ -19,9 +19,9 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
-from core.dates import MONTHS, DateRef, article_matches, asks_when, find_dates, human_date, text_mentions
+from core.dates import MONTHS, DateRef, article_matches, asks_when, event_dates, find_dates, human_date, text_mentions
 from core.records import Citation, Evidence, SentenceVerdict
-from core.text import capitalised, name_tokens, sentence_spans, tokenize
+from core.text import capitalised, name_tokens, negated, sentence_spans, tokenize
 from rag.prompt import NOT_FOUND
 
 MARKER_RE = re.compile(r"\[\s*(?:(?:passages?|source|ref)\s*)?(\d{1,3}(?:\s*(?:,|;|and|&|-|–)\s*\d{1,3})*)\s*\]", re.I)
@@ -100,7 +100,8 @@ _NUMBER_WORDS = ("zero one two three four five six seven eight nine ten eleven t
 _MONTH_ABBR = {m[:3]: m for m in MONTHS} | {"sept": "september"}
 # a year counts as a time constraint after a time word ("in 2019", "the 2018 World Cup"), not inside a title
 # ("Wonder Woman 1984")
-_TIMED_YEAR = re.compile(r"\b(?:in|on|during|since|until|by|of|from|before|after|early|late|mid|the)[\s-]+(\d{4})\b",
+_TIMED_YEAR = re.compile(r"\b(?:in|on|during|since|until|by|of|from|before|after|early|late|mid|the|and|or|to)[\s-]+"
+                         r"(\d{4})\b",
                          re.I)
 
 
@@ -143,15 +144,16 @@ RULES = ("numbers", "names", "question_names", "dates", "roles", "novelty")  # e
 
 
 def rules(claim: str, question: str, ev: Evidence, article: set[str] = frozenset(),
-          skip: frozenset[str] = frozenset()) -> str:
+          skip: frozenset[str] = frozenset(), verdict: bool = False) -> str:
     """Why ``ev`` does not state ``claim`` ("" when it may): the hard rules of the module docstring.
     ``article``: the words of the same article (its evidence items, titles and dates; its whole text where the
-    caller has it), where the question's names must be."""
+    caller has it), where the question's names must be. ``verdict``: the question asks yes or no."""
     have = evidence_words(ev)
     have |= {str(_NUMBER_WORDS.index(w)) for w in have if w in _NUMBER_WORDS}
     words = [str(_NUMBER_WORDS.index(w)) if w in _NUMBER_WORDS else w for w in tokenize(claim)]
+    given = set(tokenize(question))
     for w in words if "numbers" not in skip else ():
-        if w[0].isdigit() and w not in have:
+        if w[0].isdigit() and w not in have and w not in given:  # "on 24/08/2021" repeats the question's date
             return f"number {w} not in evidence"
         if asks_when(question) and _YEAR.fullmatch(w) and w not in tokenize(f"{ev.title} {ev.text}") \
                 and not _dated_in_text(claim, ev.text):
@@ -161,11 +163,11 @@ def rules(claim: str, question: str, ev: Evidence, article: set[str] = frozenset
         if not _in(n, asked) and not _in(n, have):  # a name the question gave is checked as the question's
             return f"{n} not in evidence"
     for name in question_names(question) if "question_names" not in skip else ():
-        if not any(_in(n, article | have) for n in name):  # one word of a name is enough: "Hlaing", "Victory"
+        if not any(_in(n, article | have) or _misspelt(n, article | have) for n in name):  # "Hlaing" is enough
             return f"the question's {' '.join(name)} is not in evidence"
-    for d in time_constraints(question) if "dates" not in skip else ():
-        if not _date_holds(ev, d):
-            return f"{d.label()} does not hold for the evidence"
+    timed = time_constraints(question) if "dates" not in skip else []
+    if timed and not any(_date_holds(ev, d) for d in timed):  # one of them: "the March 2025 visit, after the
+        return f"{timed[0].label()} does not hold for the evidence"  # 2021 coup" dates two events
     swapped = _swapped_roles(claim, ev.text) if "roles" not in skip else ""
     if swapped:
         return swapped
@@ -173,8 +175,14 @@ def rules(claim: str, question: str, ev: Evidence, article: set[str] = frozenset
         return ""
     q = set(tokenize(question))
     added = [w for w in dict.fromkeys(words) if not _in(w, q)]
-    if not added:
-        return "restates the question"
+    if not added:  # to a yes/no question, "No, China did not recognise it" adds its "no"
+        if not verdict:
+            return "restates the question"
+        if negated(claim) != negated(ev.text):
+            return "says no where the evidence does not" if negated(claim) else "the evidence says no"
+        absent = [" ".join(n) for n in question_names(question) if not any(_in(w, have) for w in n)]
+        if absent:  # "Moscow condemned it" restated from "the coup was internationally condemned"
+            return f"restates the question; {absent[0]} is not in the evidence sentence"
     missing = [w for w in added if not _in(w, have)]
     if len(missing) > len(added) / 3:
         return f"{', '.join(missing[:3])} not in evidence"
@@ -197,9 +205,28 @@ def time_constraints(question: str) -> list:
     return [d for d in find_dates(question) if d.month or d.year in timed]
 
 
+def _misspelt(word: str, words: set[str]) -> bool:
+    """A name of 6+ letters one letter off an article's word: "naypyitaw" for "naypyidaw", "mishustine"."""
+    if len(word) < 6:
+        return False
+    for w in words:
+        if abs(len(w) - len(word)) <= 1 and w[:2] == word[:2] and _one_edit(word, w):
+            return True
+    return False
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """One letter changed, added or dropped: "naypyitaw"/"naypyidaw" -> True."""
+    if len(a) > len(b):
+        a, b = b, a
+    i = next((k for k in range(len(a)) if a[k] != b[k]), len(a))
+    return a[i + (len(a) == len(b)):] == b[i + 1:]
+
+
 def _date_holds(ev: Evidence, d) -> bool:
-    """The evidence names the question's month/year, or its article is dated so and it names no other one."""
-    if text_mentions(ev.text, d):
+    """The evidence names the question's month/year (its own year or, when it gives none, its article's: "in March
+    this year" in an article of May 2025 is March 2025), or its article is dated so and it names no other one."""
+    if text_mentions(ev.text, d) or any(article_matches(x.iso, d) for x in event_dates(ev.text, ev.date)):
         return True
     named = find_dates(ev.text)
     other = any((d.month and x.month and x.month != d.month) or (d.year and x.year and x.year != d.year)
@@ -230,9 +257,24 @@ def _swapped_roles(claim: str, evidence: str) -> str:
 
 def lexical_support(sentence: str, evidence: str) -> float:
     """Share of the sentence's content words in the evidence text (inflections allowed)."""
-    words = tokenize(sentence)
-    have = set(tokenize(evidence))
+    words = [_as_digits(w) for w in tokenize(sentence)]
+    have = {_as_digits(w) for w in tokenize(evidence)}  # "2 days" in "a two-day conference"
     return sum(_in(w, have) for w in words) / len(words) if words else 0.0
+
+
+def _as_digits(word: str) -> str:
+    return str(_NUMBER_WORDS.index(word)) if word in _NUMBER_WORDS else word
+
+
+# a sentence about the passages, not the news: "This is stated in passage [2].", "The passage mentions that ..."
+_META = re.compile(r"^\W*(?:(?:this|that|it|which) (?:is|was) (?:stated|mentioned|said|shown|written|reported|found)|"
+                   r"(?:the )?(?:passages?|articles?|sources?) (?:\S+ )?(?:mentions?|says?|states?|shows?|notes?|"
+                   r"reports?|indicates?|provides?)(?! that\b)|(?:as )?(?:stated|mentioned|shown) in (?:the )?passage)", re.I)
+
+
+def is_meta(sentence: str) -> bool:
+    """"This is stated in passage [2] from ..." says where, not what: no claim, left out of the answer."""
+    return bool(_META.match(sentence))
 
 
 def has_claim(sentence: str) -> bool:
@@ -256,9 +298,9 @@ Similarity = Callable[[list[str], list[int]], list[list[float]]]  # (sentences, 
 
 
 def _judge(claim: str, question: str, ev: Evidence, article: set[str], cos: float | None,
-           threshold: float, skip: frozenset[str]) -> tuple[float, str]:
+           threshold: float, skip: frozenset[str], verdict: bool = False) -> tuple[float, str]:
     """(support, reason): support is 0 when a rule fails; reason says why it is (not) enough."""
-    why = rules(claim, question, ev, article, skip)
+    why = rules(claim, question, ev, article, skip, verdict)
     if why:
         return 0.0, why
     lex = lexical_support(claim, f"{ev.title} {human_date(ev.date)} {ev.text}")
@@ -269,7 +311,8 @@ def _judge(claim: str, question: str, ev: Evidence, article: set[str], cos: floa
 def check_sentences(sentences: Sequence[Sentence], evidence: Sequence[Evidence], question: str = "",
                     similarity: Similarity | None = None, threshold: float = 0.45, recite: bool = True,
                     skip: frozenset[str] = frozenset(),
-                    article_words: Mapping[str, set[str]] | None = None) -> list[SentenceVerdict]:
+                    article_words: Mapping[str, set[str]] | None = None,
+                    verdict: bool = False) -> list[SentenceVerdict]:
     """Resolve markers against ``evidence`` (marker n = evidence[n-1]) and check each claim.
 
     A cited sentence that does not state its claim is replaced by the evidence sentence that does (``recited``);
@@ -293,7 +336,7 @@ def check_sentences(sentences: Sequence[Sentence], evidence: Sequence[Evidence],
             continue
         row = cos[claims.index(s_idx)] if cos is not None else None
         judged = {m: _judge(s.text, question, evidence[m - 1], articles[evidence[m - 1].source],
-                            row[m - 1] if row else None, threshold, skip) for m in range(1, n + 1)}
+                            row[m - 1] if row else None, threshold, skip, verdict) for m in range(1, n + 1)}
         out.append(_verdict(s, valid, dropped, judged, evidence, recite))
     return out
 
@@ -315,53 +358,6 @@ def _verdict(s: Sentence, valid: tuple[int, ...], dropped: tuple[int, ...], judg
     reason = (judged[top][1] if valid else f"uncited; closest [{top}]: {judged[top][1]}") if top else "no evidence"
     return SentenceVerdict(s.text, valid, False, True, False, dropped, judged[top][0] if top else 0.0,
                            evidence[top - 1].text if top else "", reason)
-
-
-# "What agreements ...", "Which sectors ...", "What were ...", "List ...", "Name ..." (not "What is/was/does ...")
-_ASKS_LIST = re.compile(r"^\W*(?:(?:what|which)\s+(?:(?:are|were)\b|(?!(?:is|was|has|does|this|its)\b)\w+s\b)|"
-                        r"(?:list|name)\b)", re.I)
-
-
-def list_items(sentence: str) -> list[str]:
-    """The items of the longest "a, b, c and d" of short items in ``sentence`` (at least three; the first item
-    is left out when it ends a longer clause): "... sectors including trade, nuclear technology, banking and
-    energy." -> ["nuclear technology", "banking", "energy"]."""
-    best: list[str] = []
-    run: list[str] = []
-    for part in re.split(r",\s*", sentence.strip().rstrip(".")):
-        closing = re.match(r"and\s+(.+)", part)  # "..., and plums"
-        sides = [closing.group(1)] if closing else re.split(r"\s+and\s+", part, maxsplit=1)
-        if run and (closing or len(sides) == 2) and all(len(x.split()) <= 4 for x in sides):
-            best = max(best, run + sides, key=len)
-            run = []
-        elif len(part.split()) <= 4 and len(sides) == 1:
-            run.append(part)
-        else:
-            run = []
-    return best if len(best) >= 3 else []
-
-
-def list_sentence(question: str, answer: str, markers: Sequence[int], evidence: Sequence[Evidence]) -> Sentence | None:
-    """For a question asking for several things ("What agreements ...?", "Which sectors ...?"), the sentence of
-    cited evidence that lists three or more and shares most words with the question (names aside), when the
-    answer names fewer than half of them: "During that trip, Myanmar and Russia signed 10 agreements covering
-    trade, nuclear technology, banking, mining, information technology, tourism and energy." (6 items after
-    "trade", none in "Agreements were signed in March 2025.") -> that sentence, [1]."""
-    if not _ASKS_LIST.search(question):
-        return None
-    asked = set(tokenize(question)) - {w for name in question_names(question) for w in name}
-    said = set(tokenize(answer))
-    best, best_shared = None, 0
-    for m in dict.fromkeys(markers):
-        text = evidence[m - 1].text
-        for s, e in sentence_spans(text):
-            items = [i for i in list_items(text[s:e]) if tokenize(i)]
-            shared = sum(_in(w, asked) for w in set(tokenize(text[s:e])))
-            if len(items) >= 3 and shared > best_shared:
-                best, best_shared = (text[s:e].strip(), m, items), shared
-    if best is None or sum(all(_in(w, said) for w in tokenize(i)) for i in best[2]) >= len(best[2]) / 2:
-        return None
-    return Sentence(best[0], (best[1],))
 
 
 def build_citations(checked: Sequence[SentenceVerdict], evidence: Sequence[Evidence]) -> list[Citation]:

@@ -18,15 +18,17 @@ from __future__ import annotations
 
 import re
 import threading
+from dataclasses import replace
 from typing import Callable
 
 import numpy as np
 
-from core.dates import DateRef, article_matches, asks_when, find_dates, human_date, text_mentions
+from core.dates import DateRef, article_matches, asks_when, event_dates, find_dates, human_date, text_mentions
 from core.records import Evidence, Hit
 from core.text import sentence_spans, tokenize
 from embeddings.diskformat import LoadedIndex
 from embeddings.embedder import embed_texts
+from rag.forms import PLANS, Plan
 
 # a reference to something said before ("He", "These", "During that trip"); "But" or "Also" alone is not one
 _NEEDS_CONTEXT = re.compile(r"^[\"“'‘(]?((he|she|it|they|his|her|its|their|this|these|those|such|both)\b|"
@@ -113,11 +115,35 @@ def _date_fit(text: str, article_date: str | None, dates: tuple[DateRef, ...], w
 
 
 def select(question: str, query_vector: np.ndarray, hits: tuple[Hit, ...], index: LoadedIndex, embedder,
-           dates: tuple[DateRef, ...], budget_tokens: int, count: Callable[[str], int]) -> tuple[Evidence, ...]:
+           dates: tuple[DateRef, ...], budget_tokens: int, count: Callable[[str], int],
+           plan: Plan = PLANS["fact"]) -> tuple[Evidence, ...]:
     """The best sentences within ``budget_tokens``, grouped by article (best article first), best first. A
-    sentence another article already gave word for word (the same agency copy in two outlets) is taken once."""
-    cands = candidates(hits, index)
+    sentence another article already gave word for word (the same agency copy in two outlets) is taken once.
+    The ``plan`` of the question's form may take one article's sentences in its order (a summary), cap the
+    sentences of one article (a topic across articles), keep dated sentences only (a timeline) or order by date."""
+    cands = article_candidates(question, hits, index) if plan.one_article else candidates(hits, index)
+    if plan.dated:
+        cands = [c for c in cands if _specific(index.documents[c[0].chunk.source].text[c[1]:c[2]], c[0].chunk.date)]
     scores = score(question, query_vector, cands, index, embedder, dates)
+    if plan.dated:  # an event on a day before one in a month, before one in a year
+        scores = [sc * _specific(index.documents[h.chunk.source].text[s:e], h.chunk.date)
+                  for (h, s, e), sc in zip(cands, scores)]
+    if plan.one_article:  # a summary leads with the article's lead: 0.6 x relevance + 0.4 x early in the article
+        scores = [0.6 * sc + 0.4 * (1 - i / max(1, len(cands))) for i, sc in enumerate(scores)]
+    picked = _pack(cands, scores, index, budget_tokens, count, plan.per_article)
+    if plan.one_article:
+        return tuple(sorted(picked, key=lambda ev: ev.start))
+    if plan.dated:
+        return tuple(sorted(picked, key=lambda ev: (_first_date(ev), ev.source, ev.start)))
+    if plan.by_date:
+        return tuple(sorted(picked, key=lambda ev: (ev.date or "", ev.source, -ev.score)))
+    return _grouped(picked)
+
+
+def _pack(cands: list[tuple[Hit, int, int]], scores: list[float], index: LoadedIndex, budget_tokens: int,
+          count: Callable[[str], int], per_article: int = 0) -> list[Evidence]:
+    """Best first until the budget is spent; no overlaps, no sentence twice, at most ``per_article`` (0: any)
+    sentences of one article."""
     picked: list[Evidence] = []
     said: list[str] = []
     used = 0
@@ -125,6 +151,8 @@ def select(question: str, query_vector: np.ndarray, hits: tuple[Hit, ...], index
         text = index.documents[h.chunk.source].text
         if any(ev.source == h.chunk.source and ev.start < e and s < ev.end for ev in picked):
             continue  # overlaps a sentence already taken (its neighbour, joined for context)
+        if per_article and sum(ev.source == h.chunk.source for ev in picked) >= per_article:
+            continue
         words = _joined(text[s:e])
         if any(words in other for other in said):
             continue
@@ -134,7 +162,43 @@ def select(question: str, query_vector: np.ndarray, hits: tuple[Hit, ...], index
         picked.append(Evidence(h.chunk.source, h.chunk.title, h.chunk.date, s, e, text[s:e], h.chunk.chunk_id, sc))
         said.append(words)
         used += cost
-    return _grouped(picked)
+    return picked
+
+
+def _specific(text: str, date: str | None) -> float:
+    """How finely the sentence dates an event: 1 for a day ("June 20"), 0.85 a month, 0.6 a year, 0 none (a
+    "since February 2021" is a point of reference, no event)."""
+    return max(({10: 1.0, 7: 0.85}.get(len(d.iso), 0.6) for d in event_dates(text, date) if not d.since), default=0.0)
+
+
+def _first_date(ev: Evidence) -> str:
+    found = event_dates(ev.text, ev.date)
+    return found[0].iso if found else (ev.date or "")
+
+
+_ASKING = frozenset("summarize summarise summary article report reporting story piece coverage give tell main point "
+                    "overview gist announcing describing".split())
+
+
+def article_candidates(question: str, hits: tuple[Hit, ...], index: LoadedIndex) -> list[tuple[Hit, int, int]]:
+    """Every usable sentence of the one article the question describes, in its order: of the articles retrieved,
+    the one whose title holds most of the question's words (idf-weighted), plus 1 / the rank of its best passage.
+    "Summarize the article announcing Min Aung Hlaing's trip to Russia at Putin's invitation" -> "Myanmar junta
+    chief travels to Russia at Putin's invitation" (title 0.6 + 0.3 / rank 2) over the parade article (0.2 + 0.3 / 1)."""
+    if not hits:
+        return []
+    weights = {w[:5]: index.lexical.idf(w) for w in dict.fromkeys(tokenize(question)) if w not in _ASKING}
+    total = sum(weights.values()) or 1.0
+    best: dict[str, tuple[float, Hit]] = {}
+    for rank, h in enumerate(hits, 1):
+        if h.chunk.source not in best:
+            title = {w[:5] for w in tokenize(h.chunk.title)}  # "arrival" and "arrives" agree on "arriv"
+            best[h.chunk.source] = (sum(wt for w, wt in weights.items() if w in title) / total + 0.3 / rank, h)
+    hit = max(best.values(), key=lambda x: x[0])[1]
+    doc = index.documents[hit.chunk.source]
+    chunk = replace(hit.chunk, start=0, end=len(doc.text), text=doc.text)
+    return [(replace(hit, chunk=chunk), _with_context(doc.text, s, e), e) for s, e in sentence_spans(doc.text)
+            if len(doc.text[s:e].split()) >= _MIN_WORDS]
 
 
 def header(title: str, date: str | None, n: int = 0, text: str = "") -> str:

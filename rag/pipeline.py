@@ -9,13 +9,14 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator
 
 from core.errors import QuestionError
-from core.records import Answer, Citation, Evidence, SentenceVerdict, Timings
+from core.records import Answer, Citation, Evidence, SentenceVerdict, TimelineItem, Timings
 from core.settings import Settings
 from core.text import estimate_tokens, tokenize
 from embeddings.diskformat import LoadedIndex
 from embeddings.embedder import embed_texts, load_embedder
 from embeddings.ingest import IngestReport, ingest, load_index
-from rag import cite, evidence
+from rag import cite, evidence, lists, timeline, verdict
+from rag.forms import PLANS, Plan, plan_for
 from rag.judge import Ask, apply as judge_claims, judge_messages
 from rag.llm import LLM, Usage, load_llm
 from rag.prompt import build_messages
@@ -52,6 +53,7 @@ class Found:
     retrieval: Retrieval | None = None
     history: tuple[tuple[str, str], ...] = ()
     seconds: float = 0.0  # question in -> evidence chosen
+    plan: Plan = PLANS["fact"]  # the question's form and what the stages do for it
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ class Checked:
     detail: str = ""  # the figures behind it, for experts
     citations: tuple[Citation, ...] = ()
     sentences: tuple[SentenceVerdict, ...] = ()
+    timeline: tuple[TimelineItem, ...] = ()
 
 
 def open_engine(settings: Settings, update: bool = True,
@@ -119,7 +122,7 @@ def _declined(reason: str, closest: bool, sentences: tuple[SentenceVerdict, ...]
 
 def _answer(question: str, checked: Checked, retrieval: Retrieval, found: tuple[Evidence, ...], timings: Timings,
             usage: Usage = Usage(), model: str = "", limit_s: float = 0.0, draft: str = "",
-            unfinished: str = "") -> Answer:
+            unfinished: str = "", form: str = "fact") -> Answer:
     text = checked.text
     if usage.timed_out:
         text += f" (Stopped: the {limit_s:.0f} s generation limit was reached.)"
@@ -129,7 +132,7 @@ def _answer(question: str, checked: Checked, retrieval: Retrieval, found: tuple[
     return Answer(question, text, checked.refused and not usage.stopped, checked.citations, retrieval.hits,
                   checked.sentences, found, checked.reason, timings, usage.prompt_tokens, usage.completion_tokens,
                   model, draft, usage.evaluated_tokens, usage.prompt_rate, usage.generation_rate, usage.stopped,
-                  unfinished, checked.detail)
+                  unfinished, checked.detail, form, checked.timeline)
 
 
 def split_unfinished(draft: str) -> tuple[str, str]:
@@ -149,15 +152,16 @@ def find(engine: Engine, question: str, history: list[tuple[str, str]] = (), k: 
     s = engine.settings
     t0 = time.perf_counter()
     question = clean_question(question, s)
-    k = checked_k(k, s)
+    plan = plan_for(question)
+    k = checked_k(k, s) if k is not None else max(s.top_k, plan.search_k)
     history = tuple(history or ())
     retrieval = retrieve(question, engine.index, engine.embedder, s, k=k, query=retrieval_query(question, history),
                          mode=mode, date_range=date_range)
     found: tuple[Evidence, ...] = ()
     if not retrieval.decline_reason:
         found = evidence.select(question, retrieval.query_vector, retrieval.hits, engine.index, engine.embedder,
-                                retrieval.dates, s.evidence_tokens, estimate_tokens)
-    return Found(found, question, retrieval, history, time.perf_counter() - t0)
+                                retrieval.dates, plan.evidence_tokens(s.evidence_tokens), estimate_tokens, plan)
+    return Found(found, question, retrieval, history, time.perf_counter() - t0, plan)
 
 
 def ask_stream(engine: Engine, question: str, history: list[tuple[str, str]] = (), k: int | None = None,
@@ -180,12 +184,22 @@ def ask_stream(engine: Engine, question: str, history: list[tuple[str, str]] = (
                       Timings(retrieval.seconds, found.seconds, total_s=found.seconds))
         return
     yield found
+    plan = found.plan
+    if plan.dated:  # a timeline is quoted from the evidence: no model
+        checked = dated_answer(question, found)
+        first = time.perf_counter() - t0
+        if not checked.refused:
+            yield checked.text
+        yield _answer(question, checked, retrieval, found.evidence,
+                      Timings(retrieval.seconds, first, 0.0, 0.0, time.perf_counter() - t0), form=plan.form)
+        return
     llm = engine.llm
     pieces: list[str] = []
     usage, first = Usage(stopped=stop is not None and stop.is_set()), None  # stopped while searching
     t_gen = time.perf_counter()
-    messages = build_messages(question, found.evidence, list(found.history))
-    for piece in () if usage.stopped else llm.stream(messages, s.max_tokens, s.temperature, s.gen_timeout_s, stop):
+    messages = build_messages(question, found.evidence, list(found.history), plan.instruction)
+    for piece in () if usage.stopped else llm.stream(messages, plan.max_tokens(s.max_tokens), s.temperature,
+                                                     s.gen_timeout_s, stop):
         if isinstance(piece, Usage):
             usage = piece
             continue
@@ -199,14 +213,24 @@ def ask_stream(engine: Engine, question: str, history: list[tuple[str, str]] = (
     finished, unfinished = split_unfinished(draft) if usage.stopped else (draft.strip(), "")
     checked = finish(engine, question, finished, retrieval, found.evidence,
                      check_citations if check_citations is not None else s.check_citations,
-                     None if usage.stopped else (messages, draft))
+                     None if usage.stopped else (messages, draft), plan)
     timings = Timings(retrieval.seconds, first, generate_s, time.perf_counter() - t_check, time.perf_counter() - t0)
     yield _answer(question, checked, retrieval, found.evidence, timings, usage, llm.name, s.gen_timeout_s, draft,
-                  unfinished)
+                  unfinished, plan.form)
+
+
+def dated_answer(question: str, found: Found) -> Checked:
+    """A timeline from the dated evidence (``rag.timeline``), or a decline when it holds no relevant dated event."""
+    entries = timeline.items(question, found.evidence)
+    if not entries:
+        return _declined(timeline.NO_EVENTS, bool(found.retrieval.hits), (), "no relevant dated sentence")
+    shown = timeline.verdicts(entries, found.evidence)
+    return Checked(timeline.render(entries), False, citations=tuple(cite.build_citations(shown, found.evidence)),
+                   sentences=tuple(shown), timeline=tuple(entries))
 
 
 def finish(engine: Engine, question: str, raw: str, retrieval: Retrieval, found: tuple[Evidence, ...],
-           check: bool = True, chat: tuple[list[dict], str] | None = None) -> Checked:
+           check: bool = True, chat: tuple[list[dict], str] | None = None, plan: Plan = PLANS["fact"]) -> Checked:
     """The model's raw text -> ``Checked``, with the engine's embedder for the similarity part of the check and,
     with ``settings.judge``, the model as judge of each claim (``chat``: the messages and the draft as written,
     whose prompt llama.cpp still has cached)."""
@@ -220,7 +244,7 @@ def finish(engine: Engine, question: str, raw: str, retrieval: Retrieval, found:
             return llm.yes_probability(judge_messages(messages, draft, question, claim, marker), s.gen_timeout_s)
 
     return check_draft(question, raw, found, similarity, s.support_threshold, check, closest=bool(retrieval.hits),
-                       judge=ask_judge, article_words=article_words(engine.index, found))
+                       judge=ask_judge, article_words=article_words(engine.index, found), plan=plan)
 
 
 def article_words(index: LoadedIndex, found: tuple[Evidence, ...]) -> dict[str, set[str]]:
@@ -232,15 +256,17 @@ def article_words(index: LoadedIndex, found: tuple[Evidence, ...]) -> dict[str, 
 def check_draft(question: str, raw: str, found: tuple[Evidence, ...], similarity: cite.Similarity | None,
                 threshold: float, check: bool = True, skip: frozenset[str] = frozenset(),
                 closest: bool = True, judge: Ask | None = None,
-                article_words: dict[str, set[str]] | None = None) -> Checked:
+                article_words: dict[str, set[str]] | None = None, plan: Plan = PLANS["fact"]) -> Checked:
     """The model's raw text -> ``Checked``: markers resolved, claims checked against the evidence they cite
     (and put to ``judge``), refusals recognised. Claims no evidence states are left out of the answer, which
-    then says so."""
-    sentences = cite.split_answer(raw)
+    then says so (where the plan says it matters). A yes/no question's leading "Yes"/"No" is kept only when a
+    supported claim about the question follows it (``rag.verdict``)."""
+    said = verdict.split(raw) if plan.verdict else verdict.Verdict("", raw)
+    sentences = [x for x in cite.split_answer(said.rest) if not cite.is_meta(x.text)]
     if not sentences or raw.strip(" .").upper() == cite.NOT_FOUND:
         return _declined(NO_ANSWER, closest, (), "the model found no answer in the passages")
     checked = cite.check_sentences(sentences, found, question, similarity, threshold, recite=check, skip=skip,
-                                   article_words=article_words)
+                                   article_words=article_words, verdict=plan.verdict)
     if not check:  # trust the model's markers, still dropping ones that name no evidence
         checked = [replace(c, supported=True, support=0.0, recited=False, reason="not checked") for c in checked]
     elif judge is not None:
@@ -250,11 +276,18 @@ def check_draft(question: str, raw: str, found: tuple[Evidence, ...], similarity
         detail = ("the model found no answer in the passages" if not claims or cite.is_refusal(raw)
                   else "no sentence of the draft answer is stated in the passages, so it was withheld")
         return _declined(NO_ANSWER, closest, tuple(checked), detail)
+    if said.word and check and not verdict.proven(question, checked):
+        return _declined(NO_ANSWER, closest, tuple(checked),
+                         f"no supported sentence about the question shows the '{said.word}'")
     shown = [c for c in checked if c.supported if c.claim or cite.NOT_FOUND.lower() not in c.text.lower()]
     withheld = len(shown) < len(checked)
     listed = _listed(question, shown, found, similarity, threshold, skip, article_words) if check else []
     text = cite.render_answer(shown + listed)
-    if withheld:
+    if said.word:  # the verdict leads, as a sentence with nothing to cite: the page shows it too
+        text = verdict.render(said, text)
+        checked.insert(0, SentenceVerdict(said.word + said.joiner.strip(), (), True, False,
+                                          reason="the yes/no, shown by the supported sentence after it"))
+    if withheld and plan.note_withheld:
         text += " The articles do not state the rest of the draft answer."
     return Checked(text, False, "", "", tuple(cite.build_citations(shown + listed, found)),
                    tuple(checked) + tuple(listed))
@@ -265,7 +298,7 @@ def _listed(question: str, shown: list[SentenceVerdict], found: tuple[Evidence, 
             article_words: dict[str, set[str]] | None = None) -> list[SentenceVerdict]:
     """The cited sentence listing what a list question asks for, when the answer leaves most of it out
     (``cite.list_sentence``), checked like any claim: the model tends to say "10 agreements were signed" only."""
-    extra = cite.list_sentence(question, " ".join(c.text for c in shown), [m for c in shown for m in c.markers],
+    extra = lists.list_sentence(question, " ".join(c.text for c in shown), [m for c in shown for m in c.markers],
                                found)
     if extra is None:
         return []

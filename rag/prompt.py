@@ -31,10 +31,12 @@ def format_evidence(evidence: tuple[Evidence, ...] | list[Evidence]) -> str:
 
 
 def build_messages(question: str, evidence: tuple[Evidence, ...] | list[Evidence],
-                   history: list[tuple[str, str]] = ()) -> list[dict]:
+                   history: list[tuple[str, str]] = (), instruction: str = "") -> list[dict]:
     """Chat messages citing the evidence as [1]..[n], in ``evidence`` order.
 
-    ``history`` is [(question, answer)] of earlier turns; only the last one is shown, briefly.
+    ``history`` is [(question, answer)] of earlier turns; only the last one is shown, briefly. ``instruction``:
+    what the question's form asks for ("Begin with Yes or No, ..."), after the question, so the cached
+    instructions before the passages stay the same for every form.
     """
     context = ""
     if history:
@@ -44,6 +46,8 @@ def build_messages(question: str, evidence: tuple[Evidence, ...] | list[Evidence
     bare_months = [d.label() for d in find_dates(question) if d.month and not d.year]
     if bare_months:  # "in March" -> the model must say which March it means
         tail += f"\n(The question names {', '.join(bare_months)} without a year: say which year, from the dates above.)"
+    if instruction:
+        tail += f"\n{instruction}"
 
     user = f"{context}Passages:\n\n{format_evidence(evidence)}{tail}"
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]

@@ -38,20 +38,25 @@ def answer_html(answer: Answer, turn: int) -> str:
                if answer.detail else "")
         return f"**{esc(answer.reason)}** The closest passages are under Sources.{why}"
     quotes = {(c.sentence, c.marker): c.quote for c in answer.citations}
-    parts = []
+    parts, left = [], []
     for s in answer.sentences:
-        if answer.stopped and not (s.claim and s.supported):
+        if s.claim and not s.supported:  # left out, as in the answer's text; its verdict under Details
+            left.append(f"{esc(s.text)} ({html.escape(s.reason)})")
+            continue
+        if answer.stopped and not s.claim:
             continue
         links = "".join(_marker_link(turn, m, quotes.get((s.text, m), "")) for m in s.markers)
-        text = esc(s.text)
-        if s.claim and not s.supported:
-            text = f"{text} ⚠️ *(not supported by the cited passage)*"
-        parts.append(f"{text} {links}".strip())
+        parts.append(f"{esc(s.text)} {links}".strip())
+    if answer.form == "timeline":
+        parts = ["\n".join(f"- {p}" for p in parts) + "\n"]
     if answer.stopped:
         if answer.unfinished:
             parts.append(f'<span class="unfinished">{esc(answer.unfinished)}…</span>')
         parts.append('<span class="stopped">Stopped</span>' if parts else
                      '<span class="stopped">Stopped</span> before any answer was written; its evidence is under Sources.')
+    if left and not answer.stopped:
+        parts.append(f'<details class="why"><summary>Left out: {len(left)} sentence(s) of the draft no passage '
+                     f'states</summary>{"<br>".join(left)}</details>')
     return " ".join(parts)
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from rag.eval.plots import bars_svg, histogram_svg, split_svg
 from rag.eval.questions import Question
-from rag.eval.scoring import retrieval_ranks
+from rag.eval.scoring import TYPE_KEYS, retrieval_ranks
 
 SCORE_KEYS = ["fact_recall", "all_facts", "citation_precision", "citation_recall", "retrieval_hit", "hit_at_k", "mrr",
               "correct_refusal", "false_refusal", "first_token_p50_s", "first_token_p95_s", "total_p50_s",
@@ -39,6 +39,16 @@ def _rows(questions: list[Question], results: list[dict]) -> list[dict]:
     return rows
 
 
+def _type_table(types: dict[str, dict]) -> list[str]:
+    """Every score per question type, a column a type (nothing for a file without types)."""
+    if not types:
+        return []
+    names = list(types)
+    out = ["", "Per question type:", "", "| score | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|",
+           "| questions | " + " | ".join(str(types[t]["questions"]) for t in names) + " |"]
+    return out + [f"| {k} | " + " | ".join(_fmt(types[t].get(k)) for t in names) + " |" for k in TYPE_KEYS]
+
+
 def write(out_dir: Path, questions: list[Question], results: list[dict], summary: dict) -> None:
     """report.md and report.html of a run into ``out_dir``."""
     scores = summary.get("scores") or {}
@@ -49,6 +59,7 @@ def write(out_dir: Path, questions: list[Question], results: list[dict], summary
           f"`{Path(model).name if model else '?'}` (sha256 `{env['model'].get('sha256', '–')[:16]}…`); "
           f"{env['cpu']} × {env['cores']} cores; {env['date']}.", "", "| score | value |", "|---|---|"]
     md += [f"| {k} | {_fmt(scores.get(k))} |" for k in SCORE_KEYS if k in scores]
+    md += _type_table(scores.get("by_type") or {})
     split = scores.get("time_split_s", {})
     if split:
         tot = sum(split.values()) or 1

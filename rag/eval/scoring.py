@@ -158,4 +158,23 @@ def score_run(questions: list[Question], results: list[dict]) -> dict:
     split = [time_split(r) for r in results]
     s["time_split_s"] = {k: sum(x[k] for x in split) for k in ("retrieval", "prompt", "generation", "check")}
     s["runs"] = len(results)
+    s["by_type"] = by_type(pairs, results)
     return s
+
+
+TYPE_KEYS = ["fact_recall", "all_facts", "citation_precision", "citation_recall", "retrieval_hit", "evidence_hit",
+             "facts_in_evidence", "correct_refusal", "false_refusal", "median_prompt_tokens",
+             "median_evaluated_tokens", "llama_prompt_tokens_per_s", "first_token_p50_s", "total_p50_s"]
+
+
+def by_type(pairs: list[tuple[dict, dict]], results: list[dict]) -> dict[str, dict]:
+    """The scores of each question ``type`` (a file without types: {}); questions without one count as "fact"."""
+    types = {i.get("type") for i, _ in pairs}
+    if types <= {None}:
+        return {}
+    out = {}
+    for t in sorted(types, key=lambda x: x or "fact"):
+        ids = {i["id"] for i, _ in pairs if i.get("type") == t}
+        scores = summarise([judge(i, r) for i, r in pairs if i["id"] in ids], [r for r in results if r["id"] in ids])
+        out[t or "fact"] = {"questions": scores["questions"]} | {k: scores[k] for k in TYPE_KEYS}
+    return out
