@@ -16,12 +16,14 @@ support 0.88: supported.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import Callable, Mapping, Sequence
 
-from core.dates import MONTHS, DateRef, article_matches, asks_when, event_dates, find_dates, human_date, text_mentions
+from core.dates import asks_when, human_date
 from core.records import Citation, Evidence, SentenceVerdict
 from core.text import capitalised, name_tokens, negated, sentence_spans, tokenize
+from rag.claimrules import _MONTH_ABBR, _YEAR, _dated_in_text, _date_holds, _misspelt, _swapped_roles, time_constraints
 from rag.prompt import NOT_FOUND
 
 MARKER_RE = re.compile(r"\[\s*(?:(?:passages?|source|ref)\s*)?(\d{1,3}(?:\s*(?:,|;|and|&|-|–)\s*\d{1,3})*)\s*\]", re.I)
@@ -97,14 +99,6 @@ _NUMBER_WORDS = ("zero one two three four five six seven eight nine ten eleven t
                  "sixteen seventeen eighteen nineteen twenty").split()  # "six elephants" states the claim's 6
 
 
-_MONTH_ABBR = {m[:3]: m for m in MONTHS} | {"sept": "september"}
-# a year counts as a time constraint after a time word ("in 2019", "the 2018 World Cup"), not inside a title
-# ("Wonder Woman 1984")
-_TIMED_YEAR = re.compile(r"\b(?:in|on|during|since|until|by|of|from|before|after|early|late|mid|the|and|or|to)[\s-]+"
-                         r"(\d{4})\b",
-                         re.I)
-
-
 def _same(a: str, b: str) -> bool:
     """One word in two forms: "sign"/"signed", "russia"/"russian", "dec"/"december"; not "send"/"sent"."""
     a, b = _MONTH_ABBR.get(a, a), _MONTH_ABBR.get(b, b)
@@ -144,10 +138,11 @@ RULES = ("numbers", "names", "question_names", "dates", "roles", "novelty")  # e
 
 
 def rules(claim: str, question: str, ev: Evidence, article: set[str] = frozenset(),
-          skip: frozenset[str] = frozenset(), verdict: bool = False) -> str:
+          skip: frozenset[str] = frozenset(), verdict: bool = False, elsewhere: set[str] = frozenset()) -> str:
     """Why ``ev`` does not state ``claim`` ("" when it may): the hard rules of the module docstring.
     ``article``: the words of the same article (its evidence items, titles and dates; its whole text where the
-    caller has it), where the question's names must be. ``verdict``: the question asks yes or no."""
+    caller has it), where the question's names must be. ``verdict``: the question asks yes or no. ``elsewhere``:
+    the words of every article of the evidence."""
     have = evidence_words(ev)
     have |= {str(_NUMBER_WORDS.index(w)) for w in have if w in _NUMBER_WORDS}
     words = [str(_NUMBER_WORDS.index(w)) if w in _NUMBER_WORDS else w for w in tokenize(claim)]
@@ -162,9 +157,11 @@ def rules(claim: str, question: str, ev: Evidence, article: set[str] = frozenset
     for n in dict.fromkeys(name_tokens(claim)) if "names" not in skip else ():
         if not _in(n, asked) and not _in(n, have):  # a name the question gave is checked as the question's
             return f"{n} not in evidence"
-    for name in question_names(question) if "question_names" not in skip else ():
-        if not any(_in(n, article | have) or _misspelt(n, article | have) for n in name):  # "Hlaing" is enough
-            return f"the question's {' '.join(name)} is not in evidence"
+    names = question_names(question) if "question_names" not in skip else []
+    absent = [name for name in names if not any(_in(n, article | have) or _misspelt(n, article | have) for n in name)]
+    if absent and not (len(absent) == 1 < len(names) and any(_in(n, elsewhere) for n in absent[0])):
+        return f"the question's {' '.join(absent[0])} is not in evidence"  # one of several may be the reader's
+        # own name for it, used by another article of the evidence ("Chequers" for "a proposal" of July 2018)
     timed = time_constraints(question) if "dates" not in skip else []
     if timed and not any(_date_holds(ev, d) for d in timed):  # one of them: "the March 2025 visit, after the
         return f"{timed[0].label()} does not hold for the evidence"  # 2021 coup" dates two events
@@ -186,72 +183,6 @@ def rules(claim: str, question: str, ev: Evidence, article: set[str] = frozenset
     missing = [w for w in added if not _in(w, have)]
     if len(missing) > len(added) / 3:
         return f"{', '.join(missing[:3])} not in evidence"
-    return ""
-
-
-_YEAR = re.compile(r"(?:19|20)\d\d")
-
-
-def _dated_in_text(claim: str, text: str) -> bool:
-    """The claim names a month that the evidence text names: its year may then come from the article's date
-    ("signed in March 2025" from "signed in March", in an article of March 2025); for "When was it released?",
-    a bare "2020" from an article of 2020 may not."""
-    return any(d.month and text_mentions(text, DateRef(None, d.month)) for d in find_dates(claim))
-
-
-def time_constraints(question: str) -> list:
-    """The months (with their year) and the years after a time word that the question asks about."""
-    timed = {int(y) for y in _TIMED_YEAR.findall(question)}
-    return [d for d in find_dates(question) if d.month or d.year in timed]
-
-
-def _misspelt(word: str, words: set[str]) -> bool:
-    """A name of 6+ letters one letter off an article's word: "naypyitaw" for "naypyidaw", "mishustine"."""
-    if len(word) < 6:
-        return False
-    for w in words:
-        if abs(len(w) - len(word)) <= 1 and w[:2] == word[:2] and _one_edit(word, w):
-            return True
-    return False
-
-
-def _one_edit(a: str, b: str) -> bool:
-    """One letter changed, added or dropped: "naypyitaw"/"naypyidaw" -> True."""
-    if len(a) > len(b):
-        a, b = b, a
-    i = next((k for k in range(len(a)) if a[k] != b[k]), len(a))
-    return a[i + (len(a) == len(b)):] == b[i + 1:]
-
-
-def _date_holds(ev: Evidence, d) -> bool:
-    """The evidence names the question's month/year (its own year or, when it gives none, its article's: "in March
-    this year" in an article of May 2025 is March 2025), or its article is dated so and it names no other one."""
-    if text_mentions(ev.text, d) or any(article_matches(x.iso, d) for x in event_dates(ev.text, ev.date)):
-        return True
-    named = find_dates(ev.text)
-    other = any((d.month and x.month and x.month != d.month) or (d.year and x.year and x.year != d.year)
-                for x in named)
-    return article_matches(ev.date, d) and not other
-
-
-_ACTS = frozenset("gave sent sold bought won beat led paid took made told hit lost owned hired".split())
-
-
-def _swapped_roles(claim: str, evidence: str) -> str:
-    """"Turkey bought boats from Kenya" against "Kenya bought boats from Turkey": two names (not months) in the
-    opposite order around the same verb (a past tense: "bought", "signed"). Returns the reason, or ""."""
-    names = set(name_tokens(claim)) - set(MONTHS) - set(_MONTH_ABBR)
-    c_names = [(i, w) for i, w in enumerate(tokenize(claim)) if w in names]
-    e_toks = tokenize(evidence)
-    c_toks = tokenize(claim)
-    for (i, a), (j, b) in zip(c_names, c_names[1:]):
-        if a == b or a not in e_toks or b not in e_toks:
-            continue
-        ea, eb = e_toks.index(a), e_toks.index(b)
-        between = {w for w in set(c_toks[i + 1:j]) & set(e_toks[min(ea, eb) + 1:max(ea, eb)])
-                   if w in _ACTS or w.endswith("ed")}
-        if eb < ea and between:
-            return f"{a} and {b} swap roles around '{sorted(between)[0]}'"
     return ""
 
 
@@ -298,9 +229,10 @@ Similarity = Callable[[list[str], list[int]], list[list[float]]]  # (sentences, 
 
 
 def _judge(claim: str, question: str, ev: Evidence, article: set[str], cos: float | None,
-           threshold: float, skip: frozenset[str], verdict: bool = False) -> tuple[float, str]:
+           threshold: float, skip: frozenset[str], verdict: bool = False,
+           elsewhere: set[str] = frozenset()) -> tuple[float, str]:
     """(support, reason): support is 0 when a rule fails; reason says why it is (not) enough."""
-    why = rules(claim, question, ev, article, skip, verdict)
+    why = rules(claim, question, ev, article, skip, verdict, elsewhere)
     if why:
         return 0.0, why
     lex = lexical_support(claim, f"{ev.title} {human_date(ev.date)} {ev.text}")
@@ -327,6 +259,7 @@ def check_sentences(sentences: Sequence[Sentence], evidence: Sequence[Evidence],
             evidence_words(ev))
     claims = [i for i, s in enumerate(sentences) if has_claim(s.text)]
     cos = similarity([sentences[i].text for i in claims], list(range(n))) if similarity and claims and n else None
+    everywhere = set().union(*articles.values()) if articles else set()
     out = []
     for s_idx, s in enumerate(sentences):
         valid = tuple(m for m in s.markers if 1 <= m <= n)
@@ -335,10 +268,37 @@ def check_sentences(sentences: Sequence[Sentence], evidence: Sequence[Evidence],
             out.append(SentenceVerdict(s.text, valid, True, False, False, dropped, 1.0))
             continue
         row = cos[claims.index(s_idx)] if cos is not None else None
-        judged = {m: _judge(s.text, question, evidence[m - 1], articles[evidence[m - 1].source],
-                            row[m - 1] if row else None, threshold, skip, verdict) for m in range(1, n + 1)}
-        out.append(_verdict(s, valid, dropped, judged, evidence, recite))
+        judge = partial(_judge, s.text, question, threshold=threshold, skip=skip, verdict=verdict,
+                        elsewhere=everywhere)
+        judged = {m: judge(evidence[m - 1], articles[evidence[m - 1].source], row[m - 1] if row else None)
+                  for m in range(1, n + 1)}
+        v = _verdict(s, valid, dropped, judged, evidence, recite)
+        out.append(_paired(s, dropped, judge, evidence, articles, row) or v if recite and not v.supported
+                   and _PAIRABLE.match(v.reason.split(": ")[-1]) else v)
     return out
+
+
+_PAIRABLE = re.compile(r"number \S+ not in evidence|\S+ not in evidence|support ")
+
+
+def _paired(s: Sentence, dropped: tuple[int, ...], judge: Callable, evidence: Sequence[Evidence],
+            articles: Mapping[str, set[str]], row: list[float] | None) -> SentenceVerdict | None:
+    """A claim two sentences of one article state together, both cited: "522 voted for the motion and 13 against"
+    from "522 of the 650 sitting MPs voted in favor" and "Thirteen voted against the motion."."""
+    best = None
+    for a, ea in enumerate(evidence):
+        for b in range(a + 1, len(evidence)):
+            if evidence[b].source != ea.source:
+                continue
+            support, why = judge(replace(ea, text=f"{ea.text} {evidence[b].text}"), articles[ea.source],
+                                 max(row[a], row[b]) if row else None)
+            if not why and (best is None or support > best[0]):
+                best = (support, a, b)
+    if best is None:
+        return None
+    support, a, b = best
+    return SentenceVerdict(s.text, (a + 1, b + 1), True, True, True, dropped, support,
+                           f"{evidence[a].text} {evidence[b].text}", f"re-cited: [{a + 1}] and [{b + 1}] state it together")
 
 
 def _verdict(s: Sentence, valid: tuple[int, ...], dropped: tuple[int, ...], judged: dict[int, tuple[float, str]],

@@ -62,7 +62,8 @@ PLANS = {
 # (form, pattern, a question it decides): the first match wins, so the narrower rules come first
 RULES: tuple[tuple[str, re.Pattern, str], ...] = (
     ("timeline", re.compile(r"\btime\s?line\b|\bchronolog|\bin (?:chronological )?order\b|\bsequence of events\b|"
-                            r"\bstep by step\b|\bhow did .* (?:develop|evolve|unfold)\b", re.I),
+                            r"\bstep by step\b|\bhow did .* (?:develop|evolve|unfold|change)\b|^\W*trace\b|"
+                            r"\bover (?:time|the years|the period)\b", re.I),
      "Give me a timeline of the junta leader's trips abroad."),
     ("compare", re.compile(r"\bcompare\b|\bcomparison\b|\bdiffer(?:ent|ence|s)?\b|\bchanged?\b.*\bbetween\b|"
                            r"\bversus\b|\bvs\.?\s|\bfrom (?:19|20)\d\d and (?:from )?(?:19|20)\d\d\b|"

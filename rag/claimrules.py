@@ -1,0 +1,82 @@
+"""The date, spelling and role rules of the claim check (``rag.cite.rules``), each with its worked example."""
+from __future__ import annotations
+
+import re
+
+from core.dates import MONTHS, DateRef, article_matches, event_dates, find_dates, text_mentions
+from core.records import Evidence
+from core.text import name_tokens, tokenize
+
+_MONTH_ABBR = {m[:3]: m for m in MONTHS} | {"sept": "september"}
+
+_TIMED_YEAR = re.compile(r"\b(?:in|on|during|since|until|by|of|from|before|after|early|late|mid|the|and|or|to)[\s-]+"
+                         r"(\d{4})\b",
+                         re.I)
+_YEAR = re.compile(r"(?:19|20)\d\d")
+
+
+def _dated_in_text(claim: str, text: str) -> bool:
+    """The claim names a month that the evidence text names: its year may then come from the article's date
+    ("signed in March 2025" from "signed in March", in an article of March 2025); for "When was it released?",
+    a bare "2020" from an article of 2020 may not."""
+    return any(d.month and text_mentions(text, DateRef(None, d.month)) for d in find_dates(claim))
+
+
+def time_constraints(question: str) -> list:
+    """The months (with their year) and the years after a time word that the question asks about."""
+    timed = {int(y) for y in _TIMED_YEAR.findall(question)}
+    return [d for d in find_dates(question) if d.month or d.year in timed]
+
+
+def _misspelt(word: str, words: set[str]) -> bool:
+    """A name of 6+ letters one letter off an article's word: "naypyitaw" for "naypyidaw", "mishustine"."""
+    if len(word) < 6:
+        return False
+    for w in words:
+        if abs(len(w) - len(word)) <= 1 and w[:2] == word[:2] and _one_edit(word, w):
+            return True
+    return False
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """One letter changed, added or dropped: "naypyitaw"/"naypyidaw" -> True."""
+    if len(a) > len(b):
+        a, b = b, a
+    i = next((k for k in range(len(a)) if a[k] != b[k]), len(a))
+    return a[i + (len(a) == len(b)):] == b[i + 1:]
+
+
+def _date_holds(ev: Evidence, d) -> bool:
+    """The evidence names the question's month/year (its own year or, when it gives none, its article's: "in March
+    this year" in an article of May 2025 is March 2025), or its article is dated so and it names no other one."""
+    if text_mentions(ev.text, d) or any(article_matches(x.iso, d) for x in event_dates(ev.text, ev.date)):
+        return True
+    named = find_dates(ev.text)
+    other = any((d.month and x.month and x.month != d.month) or (d.year and x.year and x.year != d.year)
+                for x in named)
+    return article_matches(ev.date, d) and not other
+
+
+_ACTS = frozenset("gave sent sold bought won beat led paid took made told hit lost owned hired".split())
+
+
+def _swapped_roles(claim: str, evidence: str) -> str:
+    """"Turkey bought boats from Kenya" against "Kenya bought boats from Turkey": two names (not months) in the
+    opposite order around the same verb (a past tense: "bought", "signed"). Returns the reason, or ""."""
+    names = set(name_tokens(claim)) - set(MONTHS) - set(_MONTH_ABBR)
+    c_names = [(i, w) for i, w in enumerate(tokenize(claim)) if w in names]
+    e_toks = tokenize(evidence)
+    c_toks = tokenize(claim)
+    for (i, a), (j, b) in zip(c_names, c_names[1:]):
+        if a == b or a not in e_toks or b not in e_toks:
+            continue
+        ea, eb = e_toks.index(a), e_toks.index(b)
+        between = {w for w in set(c_toks[i + 1:j]) & set(e_toks[min(ea, eb) + 1:max(ea, eb)])
+                   if w in _ACTS or w.endswith("ed")}
+        if eb < ea and between:
+            return f"{a} and {b} swap roles around '{sorted(between)[0]}'"
+    return ""
+
+
+# a year counts as a time constraint after a time word ("in 2019", "the 2018 World Cup"), not inside a title
+# ("Wonder Woman 1984")
