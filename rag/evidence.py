@@ -25,7 +25,7 @@ import numpy as np
 from core.dates import DateRef, article_matches, asks_when, find_dates, human_date, text_mentions
 from core.records import Evidence, Hit
 from core.text import sentence_spans, tokenize
-from embeddings.diskformat import LoadedIndex
+from embeddings.store import Index
 from embeddings.embedder import embed_texts
 
 # a reference to something said before ("He", "These", "During that trip"); "But" or "Also" alone is not one
@@ -35,7 +35,7 @@ _MIN_WORDS = 4  # "MyanmarNews", a byline or a photo credit is no evidence
 WARM_PASSAGES = 500  # ~700 sentences, ~9 s of both cores once per load; the seeds: see ``warm``
 
 
-def candidates(hits: tuple[Hit, ...], index: LoadedIndex) -> list[tuple[Hit, int, int]]:
+def candidates(hits: tuple[Hit, ...], index: Index) -> list[tuple[Hit, int, int]]:
     """Every sentence of the hit chunks once, as (hit, start, end) in article offsets, best hit first."""
     seen, out = set(), []
     for h in hits:
@@ -46,7 +46,7 @@ def candidates(hits: tuple[Hit, ...], index: LoadedIndex) -> list[tuple[Hit, int
     return out
 
 
-def _usable_sentences(chunk, index: LoadedIndex) -> list[tuple[int, int]]:
+def _usable_sentences(chunk, index: Index) -> list[tuple[int, int]]:
     """The sentences of ``chunk`` long enough to be evidence, as article offsets, each with the sentence before
     it when it needs one ("He holds talks with ..."): scored, embedded and shown as one unit."""
     text = index.documents[chunk.source].text
@@ -54,13 +54,13 @@ def _usable_sentences(chunk, index: LoadedIndex) -> list[tuple[int, int]]:
             if len(text[s:e].split()) >= _MIN_WORDS]
 
 
-def _vectors(index: LoadedIndex, embedder, spans: list[tuple[str, int, int]]) -> np.ndarray:
+def _vectors(index: Index, embedder, spans: list[tuple[str, int, int]]) -> np.ndarray:
     """The sentences' vectors through the index's cache. Batches of 8, each padded to its own longest: 17
     sentences of 14-60 tokens take 154 ms, one batch padded to 60 tokens 226 ms."""
     return index.sentence_vectors(spans, lambda batch: embed_texts(embedder, batch, batch_size=8))
 
 
-def warm(index: LoadedIndex, embedder, stop: threading.Event, max_passages: int = WARM_PASSAGES) -> int:
+def warm(index: Index, embedder, stop: threading.Event, max_passages: int = WARM_PASSAGES) -> int:
     """Embed every sentence of a collection of up to ``max_passages`` passages, 16 at a time, until ``stop``;
     afterwards a question's evidence needs no embedding (the seeds: 100 passages, 141 sentences, 1.8 s after
     start; a question's `find` p50 184 -> 30 ms). A question asked meanwhile waits at most one batch (~0.1 s).
@@ -77,7 +77,7 @@ def warm(index: LoadedIndex, embedder, stop: threading.Event, max_passages: int 
     return len(spans)
 
 
-def score(question: str, query_vector: np.ndarray, cands: list[tuple[Hit, int, int]], index: LoadedIndex,
+def score(question: str, query_vector: np.ndarray, cands: list[tuple[Hit, int, int]], index: Index,
           embedder, dates: tuple[DateRef, ...]) -> list[float]:
     """One score per candidate sentence (see the module docstring)."""
     if not cands:
@@ -112,7 +112,7 @@ def _date_fit(text: str, article_date: str | None, dates: tuple[DateRef, ...], w
     return 1.0 if any(d.month or not dates for d in told) else fit / 2
 
 
-def select(question: str, query_vector: np.ndarray, hits: tuple[Hit, ...], index: LoadedIndex, embedder,
+def select(question: str, query_vector: np.ndarray, hits: tuple[Hit, ...], index: Index, embedder,
            dates: tuple[DateRef, ...], budget_tokens: int, count: Callable[[str], int]) -> tuple[Evidence, ...]:
     """The best sentences within ``budget_tokens``, grouped by article (best article first), best first. A
     sentence another article already gave word for word (the same agency copy in two outlets) is taken once."""
