@@ -39,6 +39,7 @@ from embeddings.store import check_store, in_shard, record_store
 SPEC = "_spec"
 PIECE = 16_000  # characters of article text per row: at most 64,000 bytes of UTF-8
 BATCH = 2_000  # passages embedded and written together: a kill loses at most this much work
+UPSERT_ROWS = 1_000  # passages per upsert call
 _DOC_FIELDS = {f.name for f in fields(Document)} - {"text"}
 
 
@@ -225,8 +226,8 @@ class MilvusStore:
         client.flush(names[1])
         for d in docs:
             idx = by_source.get(d.source, [])
-            for i in range(0, len(idx), 1000):
-                part = idx[i:i + 1000]
+            for i in range(0, len(idx), UPSERT_ROWS):
+                part = idx[i:i + UPSERT_ROWS]
                 client.upsert(names[0], self._passage_rows(keys[d.source], [chunks[j] for j in part], vectors[part]))
         client.flush(names[0])
         flip = [r | {"state": "live"} for r in rows if r["part"] == 0]
@@ -236,6 +237,24 @@ class MilvusStore:
         client.upsert(names[1], flip)
         client.flush(names[1])
         self._drop(client, names, old)
+
+    def build_from(self, settings: Settings, docs: list[Document], chunks: list[Chunk], vectors: np.ndarray) -> None:
+        """A new collection of ``docs`` with their passages and vectors given (nothing embedded): a folder index
+        copied, or the benchmark's synthetic archive. Written ~``BATCH`` passages at a time."""
+        client, names = self.client(), self.names(settings)
+        self._prepare(client, names, spec_of(settings), True)
+        rows: dict[str, list[int]] = {}
+        for i, c in enumerate(chunks):
+            rows.setdefault(c.source, []).append(i)
+        start = 0
+        while start < len(docs):
+            end, n = start, 0
+            while end < len(docs) and (n < BATCH or end == start):
+                n, end = n + len(rows.get(docs[end].source, [])), end + 1
+            idx = [i for d in docs[start:end] for i in rows.get(d.source, [])]
+            self.write_articles(client, names, docs[start:end], [chunks[i] for i in idx], vectors[idx])
+            start = end
+        record_store(settings)
 
     def _mark_pending(self, client, names, keys: list[str]) -> None:
         for i in range(0, len(keys), 500):
