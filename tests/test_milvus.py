@@ -98,7 +98,9 @@ def test_add_redate_and_remove_through_the_service(tmp_path):
                       store=f"milvus:{tmp_path / 'a.db'}")
     service = Service(s, tmp_path / "added")
     service.start()
-    assert service.store_name() == "Milvus Lite (a.db)"
+    from ui.app import _collection_text
+
+    assert "Index: Milvus Lite (a.db)." in _collection_text(service)  # the page's header says which store
     added = service.add_text("Lighthouse keepers strike", "2024-05", "The lighthouse keepers of Quillport went on "
                              "strike on Monday over pay.\n")
     name = added.added[0]
