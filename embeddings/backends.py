@@ -24,6 +24,9 @@ class FolderStore:
         record_store(settings)
         return report
 
+    def close(self) -> None:
+        """Nothing held open between calls."""
+
     def load(self, settings: Settings) -> Index:
         from embeddings.ingest import load_index
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import threading
 import time
 from dataclasses import asdict, fields
 
@@ -41,6 +42,8 @@ PIECE = 16_000  # characters of article text per row: at most 64,000 bytes of UT
 BATCH = 2_000  # passages embedded and written together: a kill loses at most this much work
 UPSERT_ROWS = 1_000  # passages per upsert call
 _DOC_FIELDS = {f.name for f in fields(Document)} - {"text"}
+_CLIENTS: dict[tuple[str, str], object] = {}
+_CLIENTS_LOCK = threading.Lock()
 
 
 def article_key(d: Document) -> str:
@@ -73,6 +76,26 @@ class MilvusStore:
         self.name, self.uri, self.base = store, where, name or None
 
     def client(self):
+        """One client per URI per process, kept open: Milvus Lite serves a file to one process (its threads
+        share the client), and a second client made after the first one closed finds the file's server gone."""
+        with _CLIENTS_LOCK:
+            key = (self.uri, os.environ.get("MILVUS_TOKEN", ""))
+            if key not in _CLIENTS:
+                _CLIENTS[key] = self._connect()
+            return _CLIENTS[key]
+
+    def close(self) -> None:
+        """Close this process's client of the URI (Milvus Lite: another process may then open the file)."""
+        with _CLIENTS_LOCK:
+            client = _CLIENTS.pop((self.uri, os.environ.get("MILVUS_TOKEN", "")), None)
+        if client is not None:
+            client.close()
+        if "://" not in self.uri:  # Milvus Lite keeps serving the file in this process until told
+            from milvus_lite.server_manager import server_manager_instance
+
+            server_manager_instance.release_server(self.uri)
+
+    def _connect(self):
         import logging
 
         from pymilvus import MilvusClient
@@ -88,7 +111,7 @@ class MilvusStore:
             lite = "://" not in self.uri
             why = ("another process (a page, or another `rag index`) has it open: Milvus Lite lets one process "
                    "use a file at a time; stop that one, or run them one after another, or use a Milvus server"
-                   if lite and "lock" in str(exc).lower() else f"{type(exc).__name__}: {exc}")
+                   if lite and ("lock" in str(exc).lower() or "open local milvus failed" in str(exc).lower()) else f"{type(exc).__name__}: {exc}")
             raise IndexStateError(f"Cannot open Milvus at {self.uri} ({why}).") from exc
 
     def names(self, settings: Settings) -> tuple[str, str]:
