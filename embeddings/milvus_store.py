@@ -24,6 +24,7 @@ import re
 import threading
 import time
 from dataclasses import asdict, fields
+from pathlib import Path
 
 import numpy as np
 
@@ -105,13 +106,16 @@ class MilvusStore:
         logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
         logging.getLogger("pymilvus").setLevel(logging.ERROR)
 
+        lite = "://" not in self.uri
+        if lite:
+            Path(self.uri).parent.mkdir(parents=True, exist_ok=True)
         try:
             return MilvusClient(uri=self.uri, token=os.environ.get("MILVUS_TOKEN", ""))
         except Exception as exc:  # Lite: another process holds the file; a server: unreachable or refused
-            lite = "://" not in self.uri
+            said = str(exc).lower()
             why = ("another process (a page, or another `rag index`) has it open: Milvus Lite lets one process "
                    "use a file at a time; stop that one, or run them one after another, or use a Milvus server"
-                   if lite and ("lock" in str(exc).lower() or "open local milvus failed" in str(exc).lower()) else f"{type(exc).__name__}: {exc}")
+                   if lite and ("lock" in said or "open local milvus failed" in said) else f"{type(exc).__name__}: {exc}")
             raise IndexStateError(f"Cannot open Milvus at {self.uri} ({why}).") from exc
 
     def names(self, settings: Settings) -> tuple[str, str]:
