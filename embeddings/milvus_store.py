@@ -28,17 +28,17 @@ from pathlib import Path
 
 import numpy as np
 
-from core.errors import Hint, IndexStateError
+from core.errors import Hint, IndexStateError, RagError
 from core.records import Chunk, Document
 from core.settings import Settings
 from embeddings.chunking import chunk_text
-from embeddings.embedder import EMBEDDER_BACKEND, EMBEDDER_DIM, EMBEDDER_NAME, embed_texts, load_embedder
+from embeddings.embedder import embed_texts, load_embedder
 from embeddings.ingest import IngestReport, plan, seen_files
 from embeddings.milvus_index import MilvusIndex, terms_of
+from embeddings.milvus_schema import SPEC, abandoned, create, spec_of, writer
 from embeddings.reader import read_corpus
 from embeddings.store import check_store, in_shard, record_store
 
-SPEC = "_spec"
 PIECE = 16_000  # characters of article text per row: at most 64,000 bytes of UTF-8
 BATCH = 2_000  # passages embedded and written together: a kill loses at most this much work
 UPSERT_ROWS = 1_000  # passages per upsert call
@@ -50,12 +50,6 @@ _CLIENTS_LOCK = threading.Lock()
 def article_key(d: Document) -> str:
     """32 hex digits from the article's name and content: the same article always has the same key."""
     return hashlib.sha256(f"{d.source}\0{d.sha256}".encode()).hexdigest()[:32]
-
-
-def spec_of(settings: Settings) -> dict:
-    return {"embedder": {"name": EMBEDDER_NAME, "dim": EMBEDDER_DIM, "backend": EMBEDDER_BACKEND},
-            "chunking": {"chunk_chars": settings.chunk_chars, "overlap_sentences": settings.chunk_overlap,
-                         "method": "pysbd-sentences"}, "terms": "core.text.tokenize v1"}
 
 
 def _quoted(keys) -> str:
@@ -126,43 +120,6 @@ class MilvusStore:
 
     # -- collections ---------------------------------------------------------------------------------------
 
-    def _create(self, client, names: tuple[str, str], spec: dict) -> None:
-        from pymilvus import DataType, Function, FunctionType
-
-        passages, articles = names
-        s = client.create_schema(auto_id=False)
-        for name, kind, kw in (("pk", DataType.VARCHAR, {"is_primary": True, "max_length": 80}),
-                               ("article", DataType.VARCHAR, {"max_length": 40}),
-                               ("source", DataType.VARCHAR, {"max_length": 1024}), ("n", DataType.INT64, {}),
-                               ("start", DataType.INT64, {}), ("end", DataType.INT64, {}),
-                               ("month", DataType.VARCHAR, {"max_length": 16}),
-                               ("terms", DataType.VARCHAR, {"max_length": 65535, "enable_analyzer": True,
-                                                            "analyzer_params": {"tokenizer": "standard"}}),
-                               ("sparse", DataType.SPARSE_FLOAT_VECTOR, {}),
-                               ("dense", DataType.FLOAT_VECTOR, {"dim": spec["embedder"]["dim"]})):
-            s.add_field(name, kind, **kw)
-        s.add_function(Function(name="bm25", function_type=FunctionType.BM25, input_field_names=["terms"],
-                                output_field_names=["sparse"]))
-        ip = client.prepare_index_params()
-        ip.add_index("dense", index_type="FLAT", metric_type="IP")
-        ip.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
-                     params={"bm25_k1": 1.5, "bm25_b": 0.75})  # embeddings.lexical's K1, B
-        client.create_collection(passages, schema=s, index_params=ip, consistency_level="Strong")
-        a = client.create_schema(auto_id=False)
-        for name, kind, kw in (("pk", DataType.VARCHAR, {"is_primary": True, "max_length": 80}),
-                               ("article", DataType.VARCHAR, {"max_length": 40}), ("part", DataType.INT64, {}),
-                               ("state", DataType.VARCHAR, {"max_length": 16}),
-                               ("source", DataType.VARCHAR, {"max_length": 1024}), ("meta", DataType.JSON, {}),
-                               ("text", DataType.VARCHAR, {"max_length": 65535}),
-                               ("v", DataType.FLOAT_VECTOR, {"dim": 2})):  # Milvus needs a vector in each
-            a.add_field(name, kind, **kw)
-        ip = client.prepare_index_params()
-        ip.add_index("v", index_type="FLAT", metric_type="L2")
-        client.create_collection(articles, schema=a, index_params=ip, consistency_level="Strong")
-        client.upsert(articles, [{"pk": SPEC, "article": SPEC, "part": -1, "state": "spec", "source": "",
-                                  "meta": spec, "text": "", "v": [0.0, 0.0]}])
-        client.flush(articles)
-
     def _spec_why(self, client, names: tuple[str, str], spec: dict) -> str | None:
         """Why the collection cannot serve ``spec`` ("no index yet", a different embedder...), or None."""
         if not all(client.has_collection(n) for n in names):
@@ -181,7 +138,7 @@ class MilvusStore:
             for n in names:
                 if client.has_collection(n):
                     client.drop_collection(n)
-            self._create(client, names, spec)
+            create(client, names, spec)
             for n in names:
                 client.load_collection(n)
         return why
@@ -202,13 +159,13 @@ class MilvusStore:
             it.close()
 
     def _records(self, client, names) -> tuple[dict[str, dict], list[tuple[str, str]]]:
-        """(source -> record of each live article, (key, source) of each pending one)."""
+        """(source -> record of each live article, (key, source, record) of each pending one)."""
         live, pending = {}, []
         for row in self._all(client, names[1], "part == 0", ["article", "state", "source", "meta"]):
             if row["state"] == "live":
                 live[row["source"]] = {k: v for k, v in row["meta"].items() if v is not None} | {"key": row["article"]}
             else:
-                pending.append((row["article"], row["source"]))
+                pending.append((row["article"], row["source"], row["meta"]))
         return live, pending
 
     # -- writing -------------------------------------------------------------------------------------------
@@ -225,7 +182,7 @@ class MilvusStore:
 
     @staticmethod
     def _article_rows(d: Document, key: str, state: str, chunks: int) -> list[dict]:
-        meta = {k: v for k, v in asdict(d).items() if k in _DOC_FIELDS} | {"chunks": chunks}
+        meta = {k: v for k, v in asdict(d).items() if k in _DOC_FIELDS} | {"chunks": chunks} | writer()
         pieces = [d.text[i:i + PIECE] for i in range(0, len(d.text), PIECE)] or [""]
         return [{"pk": f"{key}.{i}", "article": key, "part": i, "state": state, "source": d.source,
                  "meta": meta if i == 0 else {}, "text": t, "v": [0.0, 0.0]} for i, t in enumerate(pieces)]
@@ -288,7 +245,7 @@ class MilvusStore:
             got = client.get(names[1], ids=[f"{k}.0" for k in keys[i:i + 500]],
                              output_fields=["pk", "article", "part", "source", "meta", "text", "v"])
             if got:
-                client.upsert(names[1], [dict(g) | {"state": "pending"} for g in got])
+                client.upsert(names[1], [dict(g) | {"state": "pending", "meta": g["meta"] | writer()} for g in got])
         if keys:
             client.flush(names[1])
 
@@ -332,11 +289,14 @@ class MilvusStore:
         """Bring the collection in line with the article folders (only ``shard``'s part of them): finish or
         undo what a killed run left pending, embed only new or changed articles, re-describe, remove."""
         t0 = time.perf_counter()
+        if rebuild and shard and shard[1] > 1:
+            raise RagError("--rebuild empties the whole collection, every shard's part of it: rebuild once "
+                           "without --shard, or index the shards without --rebuild.")
         check_store(settings, rebuild)
         client, names = self.client(), self.names(settings)
         why = self._prepare(client, names, spec_of(settings), rebuild)
         live, pending = self._records(client, names)
-        self._drop(client, names, [k for k, s in pending if in_shard(s, shard)])
+        self._drop(client, names, [k for k, s, meta in pending if in_shard(s, shard) and abandoned(meta)])
         mine = {s: m for s, m in live.items() if in_shard(s, shard)}
         docs, skipped = read_corpus(settings.corpus_dirs, seen_files(_Files(mine)))
         docs = [d for d in docs if in_shard(d.source, shard)]
@@ -387,4 +347,4 @@ class MilvusStore:
         manifest = {"store": self.name, "collection": names[0], "n_chunks": len(chunks),
                     "files": {s: {k: v for k, v in m.items()} for s, m in sorted(live.items())}}
         return MilvusIndex(client, names[0], docs, chunks, [r["pk"] for r in rows],
-                           frozenset(k for k, _ in pending), manifest, spec_of(settings)["embedder"]["dim"])
+                           frozenset(k for k, *_ in pending), manifest, spec_of(settings)["embedder"]["dim"])

@@ -180,6 +180,8 @@ def test_shards_fill_one_collection_like_one_process(tmp_path):
     client, names_ = st.client(), st.names(s)
     assert client.query(names_[0], filter="", output_fields=["count(*)"])[0]["count(*)"] == expected_passages(s)
     assert not st.sync(s).wrote  # the whole folder, in one process: nothing left to do
+    with pytest.raises(RagError, match="rebuild once without --shard"):
+        st.sync(s, rebuild=True, shard=(1, 2))
     with pytest.raises(RagError, match="--store milvus"):
         open_store(s.with_(store="folder")).sync(s.with_(store="folder"), shard=(1, 2))
 
@@ -236,3 +238,36 @@ def test_rgb_dev_top_k_overlap(tmp_path):
         lexical.append(len(set(a) & set(b)) / max(1, len(a)))
     print(f"rgb_dev: BM25 top-8 overlap {sum(lexical) / len(lexical):.3f} over {len(questions)} questions")
     assert sum(lexical) / len(lexical) >= 0.95
+
+
+def test_a_pending_article_of_a_writer_still_running_is_left_alone(tmp_path):
+    """Cleaning up after killed runs never deletes an article another process is writing at that moment."""
+    import socket
+    import time
+
+    from embeddings.backends import open_store
+    from embeddings.milvus_schema import STALE_S, abandoned
+
+    host = socket.gethostname()
+    running = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        assert not abandoned({"writer": f"{host}:{running.pid}", "since": time.time()})
+        assert not abandoned({"writer": f"elsewhere:{running.pid}", "since": time.time()})
+        assert abandoned({"writer": f"elsewhere:1", "since": time.time() - STALE_S - 1})
+        s = Settings.load(corpus_dirs=(small_corpus(tmp_path / "c", 1),), index_dir=tmp_path / "i",
+                          store=f"milvus:{tmp_path / 'a.db'}")
+        st = open_store(s)
+        st.sync(s)
+        client, names = st.client(), st.names(s)
+        row = {"pk": "k.0", "article": "k", "part": 0, "state": "pending", "source": "other", "text": "",
+               "v": [0.0, 0.0], "meta": {"writer": f"{host}:{running.pid}", "since": time.time()}}
+        client.upsert(names[1], [row])
+        client.flush(names[1])
+        st.sync(s)
+        assert client.get(names[1], ids=["k.0"], output_fields=["state"])  # still there
+        assert "k" in st.load(s).pending
+    finally:
+        running.kill()
+        running.wait()
+    st.sync(s)  # its writer gone: now it is cleaned
+    assert not client.get(names[1], ids=["k.0"], output_fields=["state"])
