@@ -93,6 +93,10 @@ class MilvusStore:
     def _connect(self):
         import logging
 
+        # gRPC's own log lines (a keep-alive "too_many_pings" from Milvus Lite's server) say nothing to act on;
+        # real failures still raise
+        os.environ.setdefault("GRPC_VERBOSITY", "NONE")
+
         from pymilvus import MilvusClient
 
         # Milvus Lite answers the query iterator's timestamp request with "not implemented" (logged by grpc and
