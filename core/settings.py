@@ -47,12 +47,24 @@ def default_index_dir(corpus_dirs: tuple[Path, ...]) -> Path:
     return cache_root() / "index" / f"{Path(corpus_dirs[0]).name or 'corpus'}-{digest}"
 
 
+def store_problems(store: str) -> list[str]:
+    """Why ``store`` names no index store: "folder", or "milvus:" and a Milvus Lite file or a server's URI (an
+    optional "#collection" after it)."""
+    if not isinstance(store, str) or not (store == "folder" or store.startswith("milvus:")):
+        return [f"store must be 'folder' or 'milvus:<file or URI>' (e.g. milvus:./archive.db), got {store!r}"]
+    if store.startswith("milvus:") and not store[len("milvus:"):].split("#")[0].strip():
+        return ["store milvus: needs a Milvus Lite file or a server's URI: milvus:./archive.db or "
+                "milvus:http://host:19530"]
+    return []
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the pipeline can be tuned with. Build with ``Settings.load(...)``."""
 
     corpus_dirs: tuple[Path, ...] = (DEFAULT_CORPUS,)
     index_dir: Path | None = None  # None: derived from corpus_dirs under the cache
+    store: str = "folder"  # where the index lives: folder | milvus:./archive.db (Milvus Lite) | milvus:http://host:19530
     # chunking: 450 chars is ~105 tokens, the unit of search
     chunk_chars: int = 450
     chunk_overlap: int = 1  # sentences repeated at the start of the next chunk
@@ -105,12 +117,13 @@ class Settings:
             problems.append("gen_timeout_s must be positive")
         if not 1 <= self.max_question_chars <= 100_000:
             problems.append("max_question_chars must be 1..100000")
+        problems += store_problems(self.store)
         if problems:
             raise RagError("Invalid settings: " + "; ".join(problems) + ".")
 
     @classmethod
     def load(cls, **overrides) -> "Settings":
-        """Defaults, then environment (RAG_MODEL, RAG_LLM_URL, RAG_INDEX_DIR, RAG_TOP_K), then ``overrides``.
+        """Defaults, then environment (RAG_MODEL, RAG_LLM_URL, RAG_INDEX_DIR, RAG_STORE, RAG_TOP_K), then ``overrides``.
 
         The collection (``seeds/`` plus the articles added in the page) is composed by ``rag.service``, not here.
 
@@ -123,6 +136,8 @@ class Settings:
             env["llm_url"] = os.environ["RAG_LLM_URL"]
         if os.environ.get("RAG_INDEX_DIR"):
             env["index_dir"] = Path(os.environ["RAG_INDEX_DIR"]).expanduser()
+        if os.environ.get("RAG_STORE"):
+            env["store"] = os.environ["RAG_STORE"]
         if os.environ.get("RAG_TOP_K"):
             try:
                 env["top_k"] = int(os.environ["RAG_TOP_K"])
@@ -138,6 +153,9 @@ class Settings:
         for key in ("model_path", "index_dir"):
             if key in values:
                 values[key] = Path(values[key]).expanduser()
+        if str(values.get("store", "")).startswith("milvus:") and "://" not in values["store"]:
+            where, _, name = values["store"][len("milvus:"):].partition("#")  # a Lite file: recorded absolute
+            values["store"] = f"milvus:{Path(where).expanduser().resolve()}" + (f"#{name}" if name else "")
         return cls(**values)
 
     def with_(self, **changes) -> "Settings":

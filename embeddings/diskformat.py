@@ -29,20 +29,20 @@ import numpy as np
 
 from core.errors import Hint, IndexStateError
 from core.records import Chunk, Document
-from core.text import sentence_spans
+from core.dates import in_range
 from embeddings import vectors as vec
 from embeddings.lexical import BM25
 from embeddings.passages import Joined
+from embeddings.store import SentenceCache, fuse
 from embeddings.segments import Segment, check_files, fsync_write, live_rows, load_segment, new_name
 
 log = logging.getLogger(__name__)
 FORMAT_VERSION = 3
-SENTENCE_CACHE = 60_000
 _REBUILD = "Rebuild it from the articles."
 
 
 @dataclass(frozen=True)
-class LoadedIndex:
+class LoadedIndex(SentenceCache):
     """A version of the index loaded in memory: its segments, and over them the live articles and passages in
     one numbering (row ``r`` is ``chunks[r]``) for the dense and lexical searches."""
 
@@ -106,40 +106,24 @@ class LoadedIndex:
             out[i] = self.parts[seg][0].vectors[local]
         return out
 
-    @cached_property
-    def _sentences(self) -> dict[str, list[tuple[int, int]]]:
-        return {}
+    def _allowed(self, date_range) -> np.ndarray | None:
+        if not date_range or not any(date_range):
+            return None
+        return self.rows_of_articles(lambda d: in_range(d.date, *date_range))
 
-    @cached_property
-    def _sentence_vectors(self) -> dict[tuple[str, int, int], np.ndarray]:
-        return {}
+    def dense_search(self, query: np.ndarray, n: int, date_range=None) -> list[int]:
+        """``dense_top`` within articles dated in ``date_range`` ("2025-01", "2025-06"), for ``store.Index``."""
+        return self.dense_top(query, n, self._allowed(date_range))
 
-    def sentence_vectors(self, spans: list[tuple[str, int, int]],
-                         embed: Callable[[list[str]], np.ndarray]) -> np.ndarray:
-        """Vectors of the sentences ``(source, start, end)``, each ``embed``ded once per loaded index: a
-        question's ~17 candidate sentences cost ~150 ms to embed here, and the next question about the same
-        passages 0. At most ``SENTENCE_CACHE`` are kept (~0.1 GB). Safe to call from several threads."""
-        if not spans:
-            return np.zeros((0, self.dim), np.float32)
-        cache = self._sentence_vectors
-        got = {k: cache.get(k) for k in spans}
-        todo = [k for k, v in got.items() if v is None]
-        if todo:
-            fresh = embed([self.documents[src].text[a:b] for src, a, b in todo])
-            if len(cache) + len(todo) > SENTENCE_CACHE:
-                cache.clear()
-            got.update(zip(todo, fresh))
-            cache.update(zip(todo, fresh))
-        return np.stack([got[k] for k in spans])
+    def lexical_search(self, query: str, n: int, date_range=None) -> list[int]:
+        """The ``n`` best live rows for ``query`` by BM25, within ``date_range``."""
+        allowed = self._allowed(date_range)
+        ids, _ = self.lexical.top(query, n if allowed is None else len(self.chunks))
+        return [int(i) for i in ids if allowed is None or allowed[i]][:n]
 
-    def sentences(self, chunk: Chunk) -> list[tuple[int, int]]:
-        """The sentence spans of ``chunk`` (article offsets); each chunk is split once per loaded index, not once
-        per question (pysbd: ~3 ms a chunk)."""
-        spans = self._sentences.get(chunk.chunk_id)
-        if spans is None:
-            spans = self._sentences[chunk.chunk_id] = sentence_spans(self.documents[chunk.source].text,
-                                                                    chunk.start, chunk.end)
-        return spans
+    def hybrid_search(self, query_vector: np.ndarray, query: str, n: int, date_range=None) -> list[int]:
+        """Dense and BM25 rankings of ``n`` each fused by reciprocal rank (60), best ``n``."""
+        return fuse([self.dense_search(query_vector, n, date_range), self.lexical_search(query, n, date_range)])[:n]
 
 
 def spec_mismatch(manifest: dict, spec: dict) -> str | None:

@@ -15,7 +15,7 @@ from core.errors import CorpusError, Hint, RagError
 from core.records import Answer
 from core.settings import Settings, uploads_dir
 from rag.collection import ACCEPTED
-from rag.service import MAX_ADD_FILES, Added, Service
+from rag.service import MAX_ADD_FILES, Added, Service, parse_shard
 
 HINTS = {
     Hint.REBUILD_INDEX: "run `rag index --rebuild`",
@@ -33,6 +33,7 @@ def settings_from(args) -> Settings:
     return Settings.load(
         corpus_dirs=tuple(corpus) if corpus else None,
         index_dir=getattr(args, "index_dir", None),
+        store=getattr(args, "store", None),
         model_path=getattr(args, "model", None),
         llm_url=getattr(args, "llm_url", None),
         top_k=getattr(args, "k", None),
@@ -54,10 +55,12 @@ def service_from(args) -> Service:
 
 def cmd_index(args) -> int:
     service = service_from(args)
-    report = service.index(rebuild=args.rebuild)
+    shard = parse_shard(args.shard) if args.shard else None
+    report = service.index(rebuild=args.rebuild, shard=shard)
     for line in report.skipped_lines():
         print(line, file=sys.stderr)
-    print(f"Index at {service.settings.resolved_index_dir}: {report.summary()}")
+    where = service.settings.resolved_index_dir if service.settings.store == "folder" else service.store_name()
+    print(f"Index at {where}: {report.summary()}")
     return 0
 
 
@@ -191,6 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("index", help="build or update the index of an article folder")
     sp.add_argument("folders", nargs="*", type=Path, help="article folders (default: seeds/)")
     sp.add_argument("--rebuild", action="store_true", help="rebuild from scratch")
+    sp.add_argument("--shard", help="I/N: index only the I-th of N disjoint parts of the articles (N processes "
+                                    "filling one Milvus collection)")
     _common(sp, model=False)
     sp.set_defaults(func=cmd_index)
 
@@ -263,6 +268,8 @@ def _collection_parsers(sub) -> None:
 def _common(sp, model: bool = True) -> None:
     sp.add_argument("--corpus", action="append", type=Path, help="article folder (repeatable; default: seeds/)")
     sp.add_argument("--index-dir", type=Path, help="where the index lives (default: user cache; env RAG_INDEX_DIR)")
+    sp.add_argument("--store", help="folder (default), milvus:./archive.db (Milvus Lite) or milvus:http://host:19530 "
+                                    "(env RAG_STORE; needs pip install -e .[milvus])")
     sp.add_argument("--data-dir", type=Path, help="the folder of your added articles, one collection per folder "
                                                   "(env RAG_DATA_DIR; default: user data folder)")
     if model:

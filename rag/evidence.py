@@ -26,7 +26,7 @@ import numpy as np
 from core.dates import DateRef, article_matches, asks_when, event_dates, find_dates, human_date, text_mentions
 from core.records import Evidence, Hit
 from core.text import sentence_spans, tokenize
-from embeddings.diskformat import LoadedIndex
+from embeddings.store import Index
 from embeddings.embedder import embed_texts
 from rag.forms import PLANS, Plan
 
@@ -37,7 +37,7 @@ _MIN_WORDS = 4  # "MyanmarNews", a byline or a photo credit is no evidence
 WARM_PASSAGES = 500  # ~700 sentences, ~9 s of both cores once per load; the seeds: see ``warm``
 
 
-def candidates(hits: tuple[Hit, ...], index: LoadedIndex) -> list[tuple[Hit, int, int]]:
+def candidates(hits: tuple[Hit, ...], index: Index) -> list[tuple[Hit, int, int]]:
     """Every sentence of the hit chunks once, as (hit, start, end) in article offsets, best hit first."""
     seen, out = set(), []
     for h in hits:
@@ -48,7 +48,7 @@ def candidates(hits: tuple[Hit, ...], index: LoadedIndex) -> list[tuple[Hit, int
     return out
 
 
-def _usable_sentences(chunk, index: LoadedIndex) -> list[tuple[int, int]]:
+def _usable_sentences(chunk, index: Index) -> list[tuple[int, int]]:
     """The sentences of ``chunk`` long enough to be evidence, as article offsets, each with the sentence before
     it when it needs one ("He holds talks with ..."): scored, embedded and shown as one unit."""
     text = index.documents[chunk.source].text
@@ -56,13 +56,13 @@ def _usable_sentences(chunk, index: LoadedIndex) -> list[tuple[int, int]]:
             if len(text[s:e].split()) >= _MIN_WORDS]
 
 
-def _vectors(index: LoadedIndex, embedder, spans: list[tuple[str, int, int]]) -> np.ndarray:
+def _vectors(index: Index, embedder, spans: list[tuple[str, int, int]]) -> np.ndarray:
     """The sentences' vectors through the index's cache. Batches of 8, each padded to its own longest: 17
     sentences of 14-60 tokens take 154 ms, one batch padded to 60 tokens 226 ms."""
     return index.sentence_vectors(spans, lambda batch: embed_texts(embedder, batch, batch_size=8))
 
 
-def warm(index: LoadedIndex, embedder, stop: threading.Event, max_passages: int = WARM_PASSAGES) -> int:
+def warm(index: Index, embedder, stop: threading.Event, max_passages: int = WARM_PASSAGES) -> int:
     """Embed every sentence of a collection of up to ``max_passages`` passages, 16 at a time, until ``stop``;
     afterwards a question's evidence needs no embedding (the seeds: 100 passages, 141 sentences, 1.8 s after
     start; a question's `find` p50 184 -> 30 ms). A question asked meanwhile waits at most one batch (~0.1 s).
@@ -79,7 +79,7 @@ def warm(index: LoadedIndex, embedder, stop: threading.Event, max_passages: int 
     return len(spans)
 
 
-def score(question: str, query_vector: np.ndarray, cands: list[tuple[Hit, int, int]], index: LoadedIndex,
+def score(question: str, query_vector: np.ndarray, cands: list[tuple[Hit, int, int]], index: Index,
           embedder, dates: tuple[DateRef, ...]) -> list[float]:
     """One score per candidate sentence (see the module docstring)."""
     if not cands:
@@ -114,7 +114,7 @@ def _date_fit(text: str, article_date: str | None, dates: tuple[DateRef, ...], w
     return 1.0 if any(d.month or not dates for d in told) else fit / 2
 
 
-def select(question: str, query_vector: np.ndarray, hits: tuple[Hit, ...], index: LoadedIndex, embedder,
+def select(question: str, query_vector: np.ndarray, hits: tuple[Hit, ...], index: Index, embedder,
            dates: tuple[DateRef, ...], budget_tokens: int, count: Callable[[str], int],
            plan: Plan = PLANS["fact"]) -> tuple[Evidence, ...]:
     """The best sentences within ``budget_tokens``, grouped by article (best article first), best first. A
@@ -140,7 +140,7 @@ def select(question: str, query_vector: np.ndarray, hits: tuple[Hit, ...], index
     return _grouped(picked)
 
 
-def _pack(cands: list[tuple[Hit, int, int]], scores: list[float], index: LoadedIndex, budget_tokens: int,
+def _pack(cands: list[tuple[Hit, int, int]], scores: list[float], index: Index, budget_tokens: int,
           count: Callable[[str], int], per_article: int = 0) -> list[Evidence]:
     """Best first until the budget is spent; no overlaps, no sentence twice, at most ``per_article`` (0: any)
     sentences of one article."""
@@ -180,7 +180,7 @@ _ASKING = frozenset("summarize summarise summary article report reporting story 
                     "overview gist announcing describing".split())
 
 
-def article_candidates(question: str, hits: tuple[Hit, ...], index: LoadedIndex) -> list[tuple[Hit, int, int]]:
+def article_candidates(question: str, hits: tuple[Hit, ...], index: Index) -> list[tuple[Hit, int, int]]:
     """Every usable sentence of the one article the question describes, in its order: of the articles retrieved,
     the one whose title holds most of the question's words (idf-weighted), plus 1 / the rank of its best passage.
     "Summarize the article announcing Min Aung Hlaing's trip to Russia at Putin's invitation" -> "Myanmar junta

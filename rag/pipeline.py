@@ -12,9 +12,10 @@ from core.errors import QuestionError
 from core.records import Answer, Citation, Evidence, SentenceVerdict, TimelineItem, Timings
 from core.settings import Settings
 from core.text import estimate_tokens, tokenize
-from embeddings.diskformat import LoadedIndex
+from embeddings.backends import open_store
+from embeddings.store import Index
 from embeddings.embedder import embed_texts, load_embedder
-from embeddings.ingest import IngestReport, ingest, load_index
+from embeddings.ingest import IngestReport
 from rag import cite, evidence, lists, timeline, verdict
 from rag.forms import PLANS, Plan, plan_for
 from rag.judge import Ask, apply as judge_claims, judge_messages
@@ -31,7 +32,7 @@ class Engine:
     """The loaded index, embedder and (lazily) LLM for one set of settings. Load once, ask many times."""
 
     settings: Settings
-    index: LoadedIndex
+    index: Index
     embedder: object
     _llm: LLM | None = field(default=None, repr=False)
 
@@ -72,8 +73,9 @@ class Checked:
 def open_engine(settings: Settings, update: bool = True,
                 progress: Callable[[str, int, int], None] | None = None) -> tuple[Engine, IngestReport | None]:
     """Index the article folders if needed (``update``), then load index and embedder."""
-    report = ingest(settings, progress=progress) if update else None
-    return Engine(settings, load_index(settings), load_embedder()), report
+    store = open_store(settings)
+    report = store.sync(settings, progress=progress) if update else None
+    return Engine(settings, store.load(settings), load_embedder()), report
 
 
 def clean_question(question: str, settings: Settings) -> str:
@@ -247,7 +249,7 @@ def finish(engine: Engine, question: str, raw: str, retrieval: Retrieval, found:
                        judge=ask_judge, article_words=article_words(engine.index, found), plan=plan)
 
 
-def article_words(index: LoadedIndex, found: tuple[Evidence, ...]) -> dict[str, set[str]]:
+def article_words(index: Index, found: tuple[Evidence, ...]) -> dict[str, set[str]]:
     """The words of each article the evidence comes from, title and text (~1 ms for a 6,000-character article)."""
     docs = index.documents
     return {src: set(tokenize(f"{docs[src].title}\n{docs[src].text}")) for src in {ev.source for ev in found}}

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.dates import DateRef, article_matches, find_dates, in_range, text_mentions
+from core.dates import DateRef, article_matches, find_dates, text_mentions
 from core.records import Hit
 from core.settings import Settings
 from core.text import capitalised, tokenize
-from embeddings.diskformat import LoadedIndex
 from embeddings.embedder import embed_query
+from embeddings.store import Index
 from embeddings.lexical import BM25
 
 RRF_K = 60  # score = sum over rankings of 1 / (60 + rank)
@@ -59,7 +59,7 @@ def _rrf(rankings: list[list[int]]) -> dict[int, float]:
     return scores
 
 
-def retrieve(question: str, index: LoadedIndex, embedder, settings: Settings, k: int | None = None,
+def retrieve(question: str, index: Index, embedder, settings: Settings, k: int | None = None,
              query: str | None = None, mode: str | None = None,
              date_range: tuple[str | None, str | None] | None = None) -> Retrieval:
     """Top-``k`` chunks for ``query`` (default: the question), best first.
@@ -73,17 +73,14 @@ def retrieve(question: str, index: LoadedIndex, embedder, settings: Settings, k:
     query = query or question
     n = len(index.chunks)
     pool = min(n, max(30, 6 * k))
-    allowed = None
-    if date_range and any(date_range):
-        allowed = index.rows_of_articles(lambda d: in_range(d.date, *date_range))
+    dated_range = date_range if date_range and any(date_range) else None
 
     qv = embed_query(embedder, query)
     # dense search runs in every mode: its best score drives the relevance gate
-    dense_rank = index.dense_top(qv, pool, allowed)
+    dense_rank = index.dense_search(qv, pool, dated_range)
     # lexical search also runs in every mode: a rare word it matches ("Michaels") counts as relevance
     bm25 = index.lexical
-    ids, _ = bm25.top(query, pool if allowed is None else n)
-    lex_rank = [int(i) for i in ids if allowed is None or allowed[i]][:pool]
+    lex_rank = index.lexical_search(query, pool, dated_range)
 
     dates = tuple(find_dates(question))
     rankings = []
@@ -105,7 +102,7 @@ def retrieve(question: str, index: LoadedIndex, embedder, settings: Settings, k:
                  for r, s in zip(order, dense_scores))
     best = float(index.vectors_of(dense_rank[:1])[0] @ qv) if dense_rank else 0.0
 
-    reason, detail = _decline_reason(question, hits, best, bool(lex_rank), allowed is not None, bm25, settings)
+    reason, detail = _decline_reason(question, hits, best, bool(lex_rank), dated_range is not None, bm25, settings)
     return Retrieval(hits, best, dates, reason, time.perf_counter() - t0, qv, detail)
 
 

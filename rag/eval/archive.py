@@ -46,10 +46,9 @@ def write_archive(corpus: Path, n_passages: int, seed: int = 0) -> int:
     return n_articles
 
 
-def build(settings: Settings) -> dict:
-    """Index the archive as ``ingest`` would, without embedding: one segment, synthetic vectors."""
+def passages_of(settings: Settings) -> tuple[list, list, float]:
+    """The archive's articles and passages (one per paragraph, title included) and the seconds reading took."""
     from core.records import Chunk
-    from embeddings import ingest as ing
     from embeddings.reader import read_corpus
 
     t = time.perf_counter()
@@ -62,6 +61,14 @@ def build(settings: Settings) -> dict:
             start = d.text.index(para, start)
             chunks.append(Chunk(f"{d.source}#{i}", d.source, start, start + len(para), para, d.title, d.date))
             start += len(para)
+    return docs, chunks, read_s
+
+
+def build(settings: Settings) -> dict:
+    """Index the archive as ``ingest`` would, without embedding: one segment, synthetic vectors."""
+    from embeddings import ingest as ing
+
+    docs, chunks, read_s = passages_of(settings)
     vectors = synthetic_vectors(len(chunks))
     t = time.perf_counter()
     p = ing.Plan(docs, None, "benchmark", [d.source for d in docs], [], [], [], [])
@@ -71,9 +78,13 @@ def build(settings: Settings) -> dict:
 
 
 def grow(settings: Settings, corpus: Path, n: int = 10) -> dict:
-    """Add ``n`` real articles (copies of the seeds, each made unique), then remove them, through ``ingest``."""
+    """Add ``n`` real articles (copies of the seeds, each made unique), then remove them, through the store's
+    ``sync`` (``ingest`` for the folder)."""
+    from embeddings.backends import open_store
     from embeddings.embedder import load_embedder
-    from embeddings.ingest import ingest
+
+    def ingest(s: Settings):
+        return open_store(s).sync(s)
 
     load_embedder()  # loaded once, as in the page
     seeds = sorted(DEFAULT_CORPUS.glob("*.txt"))

@@ -39,6 +39,14 @@ def run(args, make_service: Callable[[object], Service]) -> int:
 
         if args.passages < 1000:
             raise RagError("--passages must be at least 1000.")
+        store = getattr(args, "store", None)
+        if store and store != "folder":  # side by side with the folder
+            from core.settings import Settings
+            from rag.eval import archive_milvus
+
+            archive_milvus.main(Path(args.out or "runs/archive-milvus"), args.workdir or Path("runs/archive-milvus-data"),
+                                args.passages, Settings.load(store=store).store)
+            return 0
         archive.main(Path(args.out or "runs/archive"), args.workdir or Path("runs/archive-data"), args.passages)
         return 0
     if args.rest:
