@@ -154,6 +154,13 @@ _EVENT = re.compile(rf"\b{_M}\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:\s*[-–]\s*\d{{1,
 _SINCE = re.compile(r"\b(?:since|until|till|before|after)\s", re.I)
 
 
+def _reference(text: str, at: int) -> bool:
+    """The date at ``at`` is a point of reference: its clause says "since" ("ties have grown since the military
+    seized power in February 2021"), "until", "before" or "after"."""
+    clause = max(text.rfind(p, 0, at) for p in ",;:.()—")
+    return bool(_SINCE.search(text, clause + 1, at + 6))
+
+
 @dataclass(frozen=True)
 class EventDate:
     """A date a sentence gives, resolved against its article's date: "June 20" in an article of 2021 is
@@ -188,7 +195,7 @@ def event_dates(text: str, article_date: str | None) -> list[EventDate]:
         day = g[1] or g[3]
         year_word = g[2] or g[5] or g[7] or g[9]
         if g[9]:
-            out.append(EventDate(g[9], since=bool(_SINCE.search(text, max(0, m.start() - 12), m.start() + 6))))
+            out.append(EventDate(g[9], since=_reference(text, m.start())))
             continue
         year = int(year_word) if year_word and year_word[0].isdigit() else None
         if year_word and year_word.lower() == "last year" and year0:
@@ -199,6 +206,6 @@ def event_dates(text: str, article_date: str | None) -> list[EventDate]:
         if year is None:
             continue
         iso = f"{year:04d}-{_month_no(month_word):02d}" + (f"-{int(day):02d}" if day and 1 <= int(day) <= 31 else "")
-        since = bool(_SINCE.search(text, max(0, m.start() - 12), m.start() + 6))
+        since = _reference(text, m.start())
         out.append(EventDate(iso, guessed and not (year_word and "this" in year_word.lower()), since))
     return out

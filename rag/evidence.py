@@ -34,6 +34,7 @@ from rag.forms import PLANS, Plan
 _NEEDS_CONTEXT = re.compile(r"^[\"“'‘(]?((he|she|it|they|his|her|its|their|this|these|those|such|both)\b|"
                             r"(during|after|before|at|on|in|from|since|by)\s+(that|this|these|those|the same)\b)", re.I)
 _MIN_WORDS = 4  # "MyanmarNews", a byline or a photo credit is no evidence
+TIMELINE_ARTICLES = 6  # a timeline reads every dated sentence of the articles of its best passages, up to six
 WARM_PASSAGES = 500  # ~700 sentences, ~9 s of both cores once per load; the seeds: see ``warm``
 
 
@@ -122,8 +123,10 @@ def select(question: str, query_vector: np.ndarray, hits: tuple[Hit, ...], index
     The ``plan`` of the question's form may take one article's sentences in its order (a summary), cap the
     sentences of one article (a topic across articles), keep dated sentences only (a timeline) or order by date."""
     cands = article_candidates(question, hits, index) if plan.one_article else candidates(hits, index)
-    if plan.dated:
-        cands = [c for c in cands if _specific(index.documents[c[0].chunk.source].text[c[1]:c[2]], c[0].chunk.date)]
+    if plan.dated:  # every dated sentence of the articles the best passages come from
+        seen = list(dict.fromkeys(h.chunk.source for h in hits))[:TIMELINE_ARTICLES]
+        cands = [c for src in seen for c in _whole(next(h for h in hits if h.chunk.source == src), index)
+                 if _specific(index.documents[src].text[c[1]:c[2]], c[0].chunk.date)]
     scores = score(question, query_vector, cands, index, embedder, dates)
     if plan.dated:  # an event on a day before one in a month, before one in a year
         scores = [sc * _specific(index.documents[h.chunk.source].text[s:e], h.chunk.date)
@@ -166,9 +169,9 @@ def _pack(cands: list[tuple[Hit, int, int]], scores: list[float], index: Index, 
 
 
 def _specific(text: str, date: str | None) -> float:
-    """How finely the sentence dates an event: 1 for a day ("June 20"), 0.85 a month, 0.6 a year, 0 none (a
+    """How finely the sentence dates an event: 1 for a day ("June 20"), 0.8 a month, 0.55 a year, 0 none (a
     "since February 2021" is a point of reference, no event)."""
-    return max(({10: 1.0, 7: 0.85}.get(len(d.iso), 0.6) for d in event_dates(text, date) if not d.since), default=0.0)
+    return max(({10: 1.0, 7: 0.8}.get(len(d.iso), 0.55) for d in event_dates(text, date) if not d.since), default=0.0)
 
 
 def _first_date(ev: Evidence) -> str:
@@ -194,7 +197,11 @@ def article_candidates(question: str, hits: tuple[Hit, ...], index: Index) -> li
         if h.chunk.source not in best:
             title = {w[:5] for w in tokenize(h.chunk.title)}  # "arrival" and "arrives" agree on "arriv"
             best[h.chunk.source] = (sum(wt for w, wt in weights.items() if w in title) / total + 0.3 / rank, h)
-    hit = max(best.values(), key=lambda x: x[0])[1]
+    return _whole(max(best.values(), key=lambda x: x[0])[1], index)
+
+
+def _whole(hit: Hit, index: Index) -> list[tuple[Hit, int, int]]:
+    """Every usable sentence of the hit's article, in its order, as candidates of that hit."""
     doc = index.documents[hit.chunk.source]
     chunk = replace(hit.chunk, start=0, end=len(doc.text), text=doc.text)
     return [(replace(hit, chunk=chunk), _with_context(doc.text, s, e), e) for s, e in sentence_spans(doc.text)
@@ -222,8 +229,15 @@ def _joined(text: str) -> str:
     return f' {" ".join(tokenize(text))} '
 
 
+_DATE_LEAD = re.compile(r"(?:^|\n)([^\n]{4,40}?)[ \t]*$")  # "January 15, 2019 - ." before "May's deal is defeated"
+
+
 def _with_context(text: str, s: int, e: int) -> int:
-    """The start of the sentence before ``s`` when the sentence needs it ("He said ..."), else ``s``."""
+    """The start of the sentence before ``s`` when the sentence needs it ("He said ..."), or of the date that
+    opens its line ("January 15, 2019 - . May's Brexit deal is defeated"), else ``s``."""
+    lead = _DATE_LEAD.search(text, max(0, s - 40), s)
+    if lead and find_dates(lead.group(1)) and len(lead.group(1).split()) <= 6:
+        return lead.start(1)
     if not _NEEDS_CONTEXT.match(text[s:e]):
         return s
     before = sentence_spans(text, max(0, s - 400), s)
