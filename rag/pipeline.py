@@ -13,7 +13,7 @@ from core.records import Answer, Citation, Evidence, SentenceVerdict, Timings
 from core.settings import Settings
 from core.text import estimate_tokens, tokenize
 from embeddings.diskformat import LoadedIndex
-from embeddings.embedder import embed_texts, load_embedder
+from embeddings.embedder import LazyEmbedder, embed_texts
 from embeddings.ingest import IngestReport, ingest, load_index
 from rag import cite, evidence
 from rag.judge import Ask, apply as judge_claims, judge_messages
@@ -68,9 +68,9 @@ class Checked:
 
 def open_engine(settings: Settings, update: bool = True,
                 progress: Callable[[str, int, int], None] | None = None) -> tuple[Engine, IngestReport | None]:
-    """Index the article folders if needed (``update``), then load index and embedder."""
+    """Index the article folders if needed (``update``), then load the index (the embedder loads on first use)."""
     report = ingest(settings, progress=progress) if update else None
-    return Engine(settings, load_index(settings), load_embedder()), report
+    return Engine(settings, load_index(settings), LazyEmbedder()), report
 
 
 def clean_question(question: str, settings: Settings) -> str:
