@@ -67,6 +67,7 @@ class Service:
         self._lock = threading.Lock()
         self._engine: Engine | None = None
         self._warming: threading.Event | None = None  # set: stop the warm-up of the engine it was started for
+        self._warm_thread: threading.Thread | None = None
         self._state = Readiness("ready")
         self._indexed = self._ready = None  # threading.Events while a background start runs
         self._failure: RagError | None = None
@@ -135,9 +136,12 @@ class Service:
         self._rewarm()
 
     def stop_warming(self) -> None:
-        """Stop the background embedding of the collection's sentences (before the process ends)."""
+        """Stop the background embedding of the collection's sentences and wait for its batch to end: PyTorch
+        in a thread still running when Python exits aborts the process ("terminate called ...")."""
         if self._warming is not None:
             self._warming.set()
+        if self._warm_thread is not None:
+            self._warm_thread.join(10)
 
     def _rewarm(self) -> None:
         if self._warming is None or self._engine is None:
@@ -145,7 +149,9 @@ class Service:
         self._warming.set()
         stop = self._warming = threading.Event()
         engine = self._engine
-        threading.Thread(target=evidence.warm, args=(engine.index, engine.embedder, stop), daemon=True).start()
+        self._warm_thread = threading.Thread(target=evidence.warm, args=(engine.index, engine.embedder, stop),
+                                             daemon=True)
+        self._warm_thread.start()
 
     @property
     def engine(self) -> Engine:

@@ -187,8 +187,11 @@ def launch(service: handlers.Service, host: str = "127.0.0.1", port: int = 7860,
     service.start_in_background()
     if block:
         print(f"The page is at http://{host}:{port}/ ; indexing the articles and loading the model ...", flush=True)
-        _report_start(service, demo)
-        demo.block_thread()
+        try:
+            _report_start(service, demo)
+            demo.block_thread()
+        finally:
+            service.stop_warming()
     return demo
 
 
