@@ -4,8 +4,9 @@
 
 For each ``--root`` (default: this checkout), run as ``PYTHONPATH=ROOT python -m rag ...`` over that checkout's
 ``seeds/`` with a fresh index (built first, not timed) and an empty data folder: ``rag --help`` and ``rag list``
-(median of 3), ``rag ask --json`` to its answer (process exit), and ``rag chat`` to its first HTTP 200 and to its
-first answer (``/ask`` through gradio_client, asked as soon as the page answers).
+(median of 3), ``rag ask --json`` to its answer (process exit), and ``rag chat`` to its first HTTP 200, to the
+Gradio page (the first 200 without ``ui.early``'s placeholder header) and to its first answer (``/ask`` through
+gradio_client, asked as soon as the Gradio page answers).
 """
 from __future__ import annotations
 
@@ -37,14 +38,16 @@ def rag(root: Path, env: dict, *args: str, timeout: float = 600) -> float:
     return time.perf_counter() - t0
 
 
-def chat(root: Path, env: dict, model: list[str], port: int) -> tuple[float, float]:
-    """Seconds from ``rag chat`` to the page's first HTTP 200, and to the answer of a question asked then."""
+def chat(root: Path, env: dict, model: list[str], port: int) -> tuple[float, float, float]:
+    """Seconds from ``rag chat`` to the first HTTP 200, to the Gradio page, and to the answer of a question
+    asked then."""
     from gradio_client import Client
 
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "rag", "chat", "--port", str(port), *model], cwd=root, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/"
+    first = None
     try:
         while True:
             if proc.poll() is not None:
@@ -52,14 +55,17 @@ def chat(root: Path, env: dict, model: list[str], port: int) -> tuple[float, flo
             try:
                 with urllib.request.urlopen(url, timeout=2) as resp:
                     if resp.status == 200:
-                        break
+                        first = first or time.perf_counter() - t0
+                        if not resp.headers.get("X-Early-Page"):
+                            break
             except OSError:
-                time.sleep(0.05)
+                pass
+            time.sleep(0.05)
         page = time.perf_counter() - t0
         data = Client(url, verbose=False).predict(QUESTION, 0, api_name="/ask")
         if not data.get("answer"):
             raise SystemExit(f"no answer from {root}: {data}")
-        return page, time.perf_counter() - t0
+        return first, page, time.perf_counter() - t0
     finally:
         proc.terminate()
         proc.wait(30)
@@ -74,7 +80,8 @@ def measure(root: Path, model: list[str], port: int) -> dict:
         out["help_s"] = statistics.median(rag(root, env, "--help") for _ in range(3))
         out["list_s"] = statistics.median(rag(root, env, "list") for _ in range(3))
         out["ask_json_s"] = rag(root, env, "ask", QUESTION, "--json", *model)
-        out["chat_http_200_s"], out["chat_first_answer_s"] = chat(root, env, model, port)
+        out["chat_http_200_s"], out["chat_page_s"], out["chat_first_answer_s"] = chat(root, env, model, port)
+        out["load_average"] = os.getloadavg()[0]
         return out
 
 
@@ -94,11 +101,13 @@ def main() -> None:
     args = p.parse_args()
     model = ["--model", args.model] if args.model else []
     rows = [measure(root.resolve(), model, args.port) for root in args.root or [HERE]]
-    print("| code | rag --help | rag list | rag ask --json (answer) | rag chat: HTTP 200 | rag chat: first answer |")
-    print("|---|---|---|---|---|---|")
+    print("| code | rag --help | rag list | rag ask --json (answer) | rag chat: first HTTP 200 | rag chat: the page "
+          "| rag chat: first answer | load average |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['commit']} | {r['help_s']:.2f} s | {r['list_s']:.2f} s | {r['ask_json_s']:.1f} s | "
-              f"{r['chat_http_200_s']:.1f} s | {r['chat_first_answer_s']:.1f} s |")
+              f"{r['chat_http_200_s']:.1f} s | {r['chat_page_s']:.1f} s | {r['chat_first_answer_s']:.1f} s | "
+              f"{r['load_average']:.1f} |")
     if args.out:
         args.out.write_text(json.dumps(rows, indent=2))
 

@@ -559,3 +559,26 @@ def test_a_question_asked_while_the_page_starts_waits_and_is_answered(tmp_path, 
     assert conv.turns[0].answer is not None and messages[-1]["content"] != render.KEPT
     assert svc.readiness().stage == "ready"
     svc.stop_warming()
+
+
+@pytest.mark.browser
+def test_browser_the_address_answers_at_once_and_turns_into_the_page(browser, service):
+    """`rag chat` answers on its port before Gradio is imported; that page becomes the real one by itself."""
+    import urllib.request
+
+    from ui.app import serve
+    from ui.early import MARK, open_early
+
+    port = free_port()
+    early = open_early("127.0.0.1", port)
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
+        assert r.status == 200 and r.headers.get(MARK) == "1" and b"Starting" in r.read()
+    page = browser.new_page()
+    page.goto(f"http://127.0.0.1:{port}/")
+    assert "Starting the page" in page.locator("#readiness").inner_text()
+    demo = serve(service, "127.0.0.1", port, block=False, early=early)  # closes it and takes the port
+    try:
+        page.locator("#question textarea").wait_for(timeout=30_000)  # reloaded into the real page
+        page.close()
+    finally:
+        demo.close()

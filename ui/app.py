@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 from core.errors import RagError
 from ui import handlers, manage, render
+from ui.early import EarlyPage, open_early
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +184,8 @@ def launch(service: handlers.Service, host: str = "127.0.0.1", port: int = 7860,
     how far it is, and questions asked meanwhile are kept and answered once it is ready. ``block``: report the
     start in the terminal (a collection that cannot be indexed ends it with the error), then serve until stopped."""
     _check_exposure(host, auth)
-    demo = serve(service, host, port, share, auth, block=False)
+    early = open_early(host, port) if block else None  # the address answers while Gradio is imported
+    demo = serve(service, host, port, share, auth, block=False, early=early)
     service.start_in_background()
     if block:
         print(f"The page is at http://{host}:{port}/ ; indexing the articles and loading the model ...", flush=True)
@@ -212,11 +214,14 @@ def _report_start(service: handlers.Service, demo) -> None:
 
 
 def serve(service: handlers.Service, host: str = "127.0.0.1", port: int = 7860, share: bool = False,
-          auth: str | None = None, block: bool = True):
-    """Serve the page of a started service: one generation at a time (the rest wait in Gradio's queue)."""
+          auth: str | None = None, block: bool = True, early: EarlyPage | None = None):
+    """Serve the page: one generation at a time (the rest wait in Gradio's queue). ``early``: the placeholder
+    on the port, closed just before Gradio takes it."""
     creds = _check_exposure(host, auth)
     demo = create_app(service)
     demo.queue(default_concurrency_limit=1, max_size=64)
+    if early is not None:
+        early.close()
     demo.launch(server_name=host, server_port=port, share=share, auth=creds, css=render.CSS, head=render.HEAD,
                 max_file_size=UPLOAD_LIMIT, prevent_thread_lock=not block, footer_links=["api"], quiet=True)
     return demo
