@@ -113,9 +113,9 @@ class Service:
             self.load_model()
             self.warm_evidence()
             self._state = Readiness("ready", articles=articles)
-        except RagError as exc:
-            self._failure = exc
-            self._state = Readiness("failed", articles=self._state.articles, error=str(exc))
+        except Exception as exc:  # noqa: BLE001 - whatever stops the start is said in the page, not lost in a thread
+            self._failure = exc if isinstance(exc, RagError) else RagError(f"Starting failed: {exc}")
+            self._state = Readiness("failed", articles=self._state.articles, error=str(self._failure))
         finally:
             self._indexed.set()
             self._ready.set()

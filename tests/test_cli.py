@@ -99,3 +99,10 @@ def test_ask_prints_its_evidence_before_the_answer(index_dir, tiny_model):
     head, _, rest = r.stdout.partition("\n\n")
     assert head.startswith("Evidence given to the model:\n  [1] ") and "Gremyashiy" in head
     assert rest.strip()  # the answer follows the evidence
+
+
+def test_chat_on_a_folder_that_cannot_be_indexed_ends_with_the_message(tmp_path):
+    from tests.conftest import free_port
+
+    r = run("chat", "--corpus", str(tmp_path / "nope"), "--port", str(free_port()), "--data-dir", str(tmp_path))
+    assert r.returncode == 2 and "does not exist" in r.stderr and "Traceback" not in r.stderr
