@@ -181,7 +181,7 @@ def cmd_add(args) -> int:
 
 def cmd_list(args) -> int:
     service = service_from_page(args)
-    service.start()
+    service.start(embedder=False)
     for r in service.articles():
         date = f"{r.date} ({r.date_origin or '?'})" if r.date else "undated"
         print(f"{r.source:32} {date:26} {r.passages:4} passages  {'read-only ' if r.read_only else ''}{r.title}")
@@ -190,7 +190,7 @@ def cmd_list(args) -> int:
 
 def cmd_remove(args) -> int:
     service = service_from_page(args)
-    service.start()
+    service.start(embedder=False)
     title = service.documents().get(args.source)
     report = service.remove(args.source)
     print(f"Removed {title.title if title else args.source!r}. Index: {report.summary()}")
@@ -199,7 +199,7 @@ def cmd_remove(args) -> int:
 
 def cmd_set(args) -> int:
     service = service_from_page(args)
-    service.start()
+    service.start(embedder=False)
     report = service.set_meta(args.source, title=getattr(args, "title", None), date=getattr(args, "date", None))
     print(f"Saved. Index: {report.summary()}")
     return 0

@@ -73,13 +73,17 @@ class Service:
         self._failure: RagError | None = None
         self.start_report: IngestReport | None = None  # what the background start's indexing did
 
-    def start(self, progress: Progress | None = None, update: bool = True) -> IngestReport | None:
-        """Build or update the index (``update``) and load the index and embedder."""
+    def start(self, progress: Progress | None = None, update: bool = True, embedder: bool = True
+              ) -> IngestReport | None:
+        """Build or update the index (``update``) and load the index and (``embedder``) the embedder; without
+        it, listing or correcting the collection imports no PyTorch."""
         if self.added_dir:
             self.added_dir.mkdir(parents=True, exist_ok=True)
         with self._lock:
             self._engine, report = open_engine(self.settings, update=update, progress=progress)
             self._rewarm()
+        if embedder:
+            self._engine.embedder.load()
         return report
 
     def start_in_background(self) -> threading.Thread:
@@ -104,7 +108,7 @@ class Service:
 
     def _start_all(self) -> None:
         try:
-            self.start_report = self.start(progress=self._note)
+            self.start_report = self.start(progress=self._note, embedder=False)
             articles = len(self._engine.index.documents)
             self._indexed.set()
             self._state = Readiness("loading the search model", articles=articles)
