@@ -21,6 +21,7 @@ from core.settings import Settings
 from embeddings import diskformat as disk
 from embeddings import segments as segs
 from embeddings.chunking import chunk_text
+from embeddings.converted import converter
 from embeddings.embedder import EMBEDDER_BACKEND, EMBEDDER_DIM, EMBEDDER_NAME, embed_texts, load_embedder
 from embeddings.reader import Seen, Skipped, read_corpus
 
@@ -257,7 +258,7 @@ def ingest(settings: Settings, rebuild: bool = False, progress: Progress | None 
     spec = build_spec(settings)
     with disk.locked(index_dir):
         old, why = live_version(index_dir, spec, rebuild)
-        docs, skipped = read_corpus(settings.corpus_dirs, seen_files(old))
+        docs, skipped = read_corpus(settings.corpus_dirs, seen_files(old), converter(index_dir / "converted"))
         p = plan(docs, old, why)
         if p.up_to_date:
             disk.clean_leftovers(index_dir, p.old.path)

@@ -5,8 +5,10 @@ import hashlib
 import json
 import logging
 import os
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from core.dates import PRECISION
 from core.errors import CorpusError
@@ -15,8 +17,11 @@ from core.records import Document
 log = logging.getLogger(__name__)
 
 SUFFIXES = (".txt", ".md")
-CONVERTED = (".html", ".htm", ".pdf")  # read through ``embeddings.convert`` when added, never in place
+CONVERTED = (".html", ".htm", ".pdf")  # converted (``embeddings.converted``), the text kept with the index
 MAX_FILE_BYTES = 2 * 1024 * 1024  # a long news article is ~50 KB
+
+
+Convert = Callable[[Path, dict, "Seen | None"], "Document | Skipped"]  # a saved page or PDF -> its article
 
 
 @dataclass(frozen=True)
@@ -155,26 +160,29 @@ def read_document(path: Path, catalog: dict[str, dict] | None = None, seen: Seen
     )
 
 
-def read_corpus(folders: tuple[Path, ...] | list[Path], seen: dict[str, Seen] | None = None
-                ) -> tuple[list[Document], list[Skipped]]:
-    """All ``.txt``/``.md`` articles of ``folders`` (not recursive), sorted by source id; files ``seen`` unchanged
-    (path -> ``Seen``) are not read again (``read_document``).
+def read_corpus(folders: tuple[Path, ...] | list[Path], seen: dict[str, Seen] | None = None,
+                convert: Convert | None = None) -> tuple[list[Document], list[Skipped]]:
+    """All articles of ``folders`` (not recursive), sorted by source id: ``.txt``/``.md`` as they are, saved web
+    pages and PDFs through ``convert`` (``embeddings.converted.converter``; None: they are skipped and named).
+    Files ``seen`` unchanged (path -> ``Seen``) are not read again (``read_document``).
 
-    Raises ``CorpusError`` when a folder is missing or nothing readable is found.
+    Raises ``CorpusError`` when a folder is missing or nothing readable is found (naming what was found).
     """
     docs: dict[str, Document] = {}
     skipped: list[Skipped] = []
-    seen_any = False
+    found: Counter = Counter()
     for folder in map(Path, folders):
         if not folder.is_dir():
-            raise CorpusError(f"The article folder {folder} does not exist. Create it and put .txt or .md articles in it, or name another folder.")
+            raise CorpusError(f"The article folder {folder} does not exist. Create it and put articles in it "
+                              f"(.txt, .md, saved web pages .html/.htm, or .pdf), or name another folder.")
         catalog = load_catalog(folder)
-        for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in CONVERTED and p.is_file()):
-            skipped.append(Skipped(str(path), "saved web pages and PDFs are converted when added: use "
-                                              "`rag add` or the page's upload, which keep the original beside the text"))
-        for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in SUFFIXES and p.is_file()):
-            seen_any = True
-            item = read_document(path, catalog, (seen or {}).get(str(path)))
+        for path in sorted(p for p in folder.iterdir() if p.is_file() and p.name != "catalog.json"
+                           and not p.name.startswith(".")):
+            suffix = path.suffix.lower()
+            found[suffix or "(no extension)"] += 1
+            if suffix not in SUFFIXES + CONVERTED:
+                continue
+            item = _read_one(path, catalog, (seen or {}).get(str(path)), convert)
             if isinstance(item, Skipped):
                 log.warning("Skipping %s: %s.", item.path, item.reason)
                 skipped.append(item)
@@ -183,9 +191,25 @@ def read_corpus(folders: tuple[Path, ...] | list[Path], seen: dict[str, Seen] | 
             else:
                 docs[item.source] = item
     if not docs:
-        names = ", ".join(str(f) for f in folders)
-        if not seen_any:
-            raise CorpusError(f"No .txt or .md articles found in {names}. Add some articles and index again.")
-        detail = "; ".join(f"{Path(s.path).name}: {s.reason}" for s in skipped[:5])
-        raise CorpusError(f"None of the articles in {names} could be read ({detail}).")
+        raise CorpusError(_nothing_readable(", ".join(str(f) for f in folders), found, skipped))
     return [docs[k] for k in sorted(docs)], skipped
+
+
+def _read_one(path: Path, catalog: dict[str, dict], seen: Seen | None, convert: Convert | None
+              ) -> Document | Skipped:
+    if path.suffix.lower() in SUFFIXES:
+        return read_document(path, catalog, seen)
+    if convert is None:
+        return Skipped(str(path), "saved web pages and PDFs are read only when indexed (`rag index`) or added "
+                                  "(`rag add`)")
+    return convert(path, catalog, seen)
+
+
+def _nothing_readable(names: str, found: Counter, skipped: list[Skipped]) -> str:
+    """"No articles in /a: it holds 3 .jpg files and 1 .csv file; articles are ..." or why none could be read."""
+    if skipped:
+        detail = "; ".join(f"{Path(s.path).name}: {s.reason}" for s in skipped[:5])
+        return f"None of the articles in {names} could be read ({detail})."
+    held = ", ".join(f"{n} {suffix} file{'s' if n > 1 else ''}" for suffix, n in found.most_common(5))
+    return (f"No articles found in {names}: {'it holds ' + held if held else 'it is empty'}. Articles are .txt, "
+            f".md, saved web pages (.html, .htm) or .pdf files; add some and index again.")

@@ -1,6 +1,8 @@
 """``rag`` command line: index, ask, bench, chat. A thin edge over ``rag.service``.
 
-Errors become one line (with the terminal's remedy for the error's hint) and exit code 2.
+Errors become one line (with the terminal's remedy for the error's hint) and exit code 2. The service and
+everything under it are imported by the commands that use them, and the models only by the ones that need
+them: ``rag --help`` and ``rag list`` import no PyTorch, sentence-transformers or Gradio (tests/test_cli.py).
 """
 from __future__ import annotations
 
@@ -10,12 +12,15 @@ import logging
 import sys
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from core.dates import human_date
 from core.errors import CorpusError, Hint, RagError
-from core.records import Answer
+from core.records import Answer, Evidence
 from core.settings import Settings, uploads_dir
-from rag.collection import ACCEPTED
-from rag.service import MAX_ADD_FILES, Added, Service, parse_shard
+
+if TYPE_CHECKING:
+    from rag.service import Service
 
 HINTS = {
     Hint.REBUILD_INDEX: "run `rag index --rebuild`",
@@ -48,12 +53,16 @@ def settings_from(args) -> Settings:
 
 def service_from(args) -> Service:
     """The collection the flags name: the given folders, or ``seeds/`` plus the articles added in the page."""
+    from rag.service import Service
+
     explicit = getattr(args, "folders", None) or getattr(args, "corpus", None)
     added = uploads_dir(getattr(args, "data_dir", None))
     return Service(settings_from(args), None if explicit or not added.is_dir() else added)
 
 
 def cmd_index(args) -> int:
+    from rag.service import parse_shard
+
     service = service_from(args)
     shard = parse_shard(args.shard) if args.shard else None
     report = service.index(rebuild=args.rebuild, shard=shard)
@@ -70,12 +79,15 @@ def cmd_ask(args) -> int:
     service = service_from(args)
     clean_question(args.question, service.settings)  # a bad question is reported before anything loads
     report = service.start(update=not args.no_update)
-    service.load_model()  # a missing or damaged model is reported even when the question would be declined
     for line in report.skipped_lines() if report else []:
         print(line, file=sys.stderr)
+    found = service.find(args.question)
+    if not args.json and found.evidence:  # the evidence as soon as it is chosen, before the model loads
+        print(format_evidence(found.evidence) + "\n", flush=True)
+    service.load_model()  # a missing or damaged model is reported even when the question would be declined
     streaming = not args.json and not args.no_stream and sys.stdout.isatty()
     final = None
-    for item in service.ask_stream(args.question):
+    for item in service.ask_stream(args.question, found=found):
         if isinstance(item, Answer):
             final = item
         elif streaming and isinstance(item, str):
@@ -87,6 +99,14 @@ def cmd_ask(args) -> int:
             print("\n")
         print(format_answer(final))
     return 0
+
+
+def format_evidence(evidence: tuple[Evidence, ...]) -> str:
+    """"Evidence given to the model:" then one line per sentence, [1]..[n], as the model sees them."""
+    lines = ["Evidence given to the model:"]
+    for n, ev in enumerate(evidence, 1):
+        lines.append(f"  [{n}] {ev.title} ({human_date(ev.date)}): {' '.join(ev.text.split())}")
+    return "\n".join(lines)
 
 
 def format_answer(answer: Answer) -> str:
@@ -130,10 +150,15 @@ def cmd_chat(args) -> int:
 
 def service_from_page(args) -> Service:
     """The page always keeps a folder for added articles (created if missing)."""
+    from rag.service import Service
+
     return Service(settings_from(args), uploads_dir(getattr(args, "data_dir", None)))
 
 
 def cmd_add(args) -> int:
+    from rag.collection import ACCEPTED
+    from rag.service import MAX_ADD_FILES, Added
+
     service = service_from_page(args)
     paths = []
     for p in args.paths:
@@ -161,7 +186,7 @@ def cmd_add(args) -> int:
 
 def cmd_list(args) -> int:
     service = service_from_page(args)
-    service.start()
+    service.start(embedder=False)
     for r in service.articles():
         date = f"{r.date} ({r.date_origin or '?'})" if r.date else "undated"
         print(f"{r.source:32} {date:26} {r.passages:4} passages  {'read-only ' if r.read_only else ''}{r.title}")
@@ -170,7 +195,7 @@ def cmd_list(args) -> int:
 
 def cmd_remove(args) -> int:
     service = service_from_page(args)
-    service.start()
+    service.start(embedder=False)
     title = service.documents().get(args.source)
     report = service.remove(args.source)
     print(f"Removed {title.title if title else args.source!r}. Index: {report.summary()}")
@@ -179,7 +204,7 @@ def cmd_remove(args) -> int:
 
 def cmd_set(args) -> int:
     service = service_from_page(args)
-    service.start()
+    service.start(embedder=False)
     report = service.set_meta(args.source, title=getattr(args, "title", None), date=getattr(args, "date", None))
     print(f"Saved. Index: {report.summary()}")
     return 0

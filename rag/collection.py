@@ -18,12 +18,13 @@ from pathlib import Path
 from core.dates import is_iso
 from core.errors import CorpusError
 from core.records import Document
+from embeddings.converted import MAX_SOURCE_BYTES
 from embeddings.convert import HTML_SUFFIXES, PDF_SUFFIXES, ConversionError, Converted, convert, sniff
 from embeddings.reader import (MAX_FILE_BYTES, SUFFIXES, catalog_entry, decode_article, drop_catalog_entry,
                                write_atomic, write_catalog_entry)
 
 ACCEPTED = SUFFIXES + HTML_SUFFIXES + PDF_SUFFIXES
-MAX_UPLOAD_BYTES = 20 * 2**20  # a saved page with inline images, or a PDF; the text kept is far smaller
+MAX_UPLOAD_BYTES = MAX_SOURCE_BYTES
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _KIND_WORDS = {"html": "an HTML page", "pdf": "a PDF", "text": "plain text"}
 _KIND_OF_SUFFIX = {".pdf": "pdf", ".html": "html", ".htm": "html", ".txt": "text", ".md": "text"}

@@ -14,7 +14,7 @@ from core.settings import Settings
 from core.text import estimate_tokens, tokenize
 from embeddings.backends import open_store
 from embeddings.store import Index
-from embeddings.embedder import embed_texts, load_embedder
+from embeddings.embedder import LazyEmbedder, embed_texts
 from embeddings.ingest import IngestReport
 from rag import cite, evidence, lists, timeline, verdict
 from rag.forms import PLANS, Plan, plan_for
@@ -72,10 +72,10 @@ class Checked:
 
 def open_engine(settings: Settings, update: bool = True,
                 progress: Callable[[str, int, int], None] | None = None) -> tuple[Engine, IngestReport | None]:
-    """Index the article folders if needed (``update``), then load index and embedder."""
+    """Index the article folders if needed (``update``), then load the index (the embedder loads on first use)."""
     store = open_store(settings)
     report = store.sync(settings, progress=progress) if update else None
-    return Engine(settings, store.load(settings), load_embedder()), report
+    return Engine(settings, store.load(settings), LazyEmbedder()), report
 
 
 def clean_question(question: str, settings: Settings) -> str:

@@ -21,7 +21,7 @@ from embeddings.store import describe_store, parse_shard
 from rag import collection, evidence
 from rag.pipeline import Engine, Found, ask, ask_stream, find, open_engine
 
-__all__ = ["Added", "Found", "Service", "error_payload", "parse_shard"]
+__all__ = ["Added", "Found", "Readiness", "Service", "error_payload", "parse_shard"]
 
 MAX_ADD_FILES = 20
 Progress = Callable[[str, int, int], None]
@@ -36,6 +36,22 @@ class Added:
     report: IngestReport | None = None
     error: str | None = None  # the index update failed; the files are kept and indexed next time
     notes: tuple[str, ...] = ()  # kept, with something to tell: renamed, replaced, read as another kind
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Where a background start stands: ``stage`` in words ("indexing", "loading the language model", "ready",
+    "failed"), passages embedded of ``total`` while indexing, the articles once the index is loaded."""
+
+    stage: str
+    done: int = 0
+    total: int = 0
+    articles: int | None = None  # None: the index is not loaded yet
+    error: str = ""
+
+    @property
+    def ready(self) -> bool:
+        return self.stage in ("ready", "failed")
 
 
 class Service:
@@ -53,15 +69,71 @@ class Service:
         self._lock = threading.Lock()
         self._engine: Engine | None = None
         self._warming: threading.Event | None = None  # set: stop the warm-up of the engine it was started for
+        self._warm_thread: threading.Thread | None = None
+        self._state = Readiness("ready")
+        self._indexed = self._ready = None  # threading.Events while a background start runs
+        self._failure: RagError | None = None
+        self.start_report: IngestReport | None = None  # what the background start's indexing did
 
-    def start(self, progress: Progress | None = None, update: bool = True) -> IngestReport | None:
-        """Build or update the index (``update``) and load the index and embedder."""
+    def start(self, progress: Progress | None = None, update: bool = True, embedder: bool = True
+              ) -> IngestReport | None:
+        """Build or update the index (``update``) and load the index and (``embedder``) the embedder; without
+        it, listing or correcting the collection imports no PyTorch."""
         if self.added_dir:
             self.added_dir.mkdir(parents=True, exist_ok=True)
         with self._lock:
             self._engine, report = open_engine(self.settings, update=update, progress=progress)
             self._rewarm()
+        if embedder:
+            self._engine.embedder.load()
         return report
+
+    def start_in_background(self) -> threading.Thread:
+        """``start``, the embedder, the model and the warm-up in a thread; ``readiness`` says where it stands,
+        and questions asked meanwhile wait for what they need (the index, then the model) instead of failing."""
+        self._indexed, self._ready = threading.Event(), threading.Event()
+        self._state = Readiness("checking the index")
+        thread = threading.Thread(target=self._start_all, daemon=True, name="service-start")
+        thread.start()
+        return thread
+
+    def readiness(self) -> Readiness:
+        return self._state
+
+    @property
+    def indexed(self) -> bool:
+        """The index is loaded: the collection can be listed and searched."""
+        return self._engine is not None
+
+    def _note(self, stage: str, done: int, total: int) -> None:
+        self._state = Readiness("indexing" if stage == "embedding" else stage, done, total)
+
+    def _start_all(self) -> None:
+        try:
+            self.start_report = self.start(progress=self._note, embedder=False)
+            articles = len(self._engine.index.documents)
+            self._indexed.set()
+            self._state = Readiness("loading the search model", articles=articles)
+            self._engine.embedder.load()
+            self._state = Readiness("loading the language model", articles=articles)
+            self.load_model()
+            self.warm_evidence()
+            self._state = Readiness("ready", articles=articles)
+        except Exception as exc:  # noqa: BLE001 - whatever stops the start is said in the page, not lost in a thread
+            self._failure = exc if isinstance(exc, RagError) else RagError(f"Starting failed: {exc}")
+            self._state = Readiness("failed", articles=self._state.articles, error=str(self._failure))
+        finally:
+            self._indexed.set()
+            self._ready.set()
+
+    def wait_ready(self, index_only: bool = False) -> None:
+        """Wait for a background start (``index_only``: until the index is loaded); its error, if it failed
+        before the index was there."""
+        event = self._indexed if index_only else self._ready
+        if event is not None:
+            event.wait()
+        if self._engine is None and self._failure is not None:
+            raise self._failure
 
     def warm_evidence(self) -> None:
         """From now on, after every load of the index, embed a small collection's sentences in the background
@@ -69,17 +141,28 @@ class Service:
         self._warming = self._warming or threading.Event()
         self._rewarm()
 
+    def stop_warming(self) -> None:
+        """Stop the background embedding of the collection's sentences and wait for its batch to end: PyTorch
+        in a thread still running when Python exits aborts the process ("terminate called ...")."""
+        if self._warming is not None:
+            self._warming.set()
+        if self._warm_thread is not None:
+            self._warm_thread.join(10)
+
     def _rewarm(self) -> None:
         if self._warming is None or self._engine is None:
             return
         self._warming.set()
         stop = self._warming = threading.Event()
         engine = self._engine
-        threading.Thread(target=evidence.warm, args=(engine.index, engine.embedder, stop), daemon=True).start()
+        self._warm_thread = threading.Thread(target=evidence.warm, args=(engine.index, engine.embedder, stop),
+                                             daemon=True)
+        self._warm_thread.start()
 
     @property
     def engine(self) -> Engine:
-        """The loaded engine (started on first use)."""
+        """The loaded engine (started on first use; waited for while a background start loads it)."""
+        self.wait_ready(index_only=True)
         if self._engine is None:
             self.start()
         return self._engine
@@ -95,11 +178,14 @@ class Service:
         return describe_store(self.settings.store)
 
     def load_model(self) -> None:
-        """Load the LLM now, so a missing or damaged model is reported before the first question."""
+        """Load the LLM (and the embedder) now, so a missing or damaged model is reported before the first
+        question."""
+        self.engine.embedder.load()
         self.engine.llm
 
     def reindex(self, progress: Progress | None = None) -> IngestReport:
         """Update the index from the folders, keeping the loaded model."""
+        self.wait_ready()
         with self._lock:
             engine, report = open_engine(self.settings, progress=progress)
             if self._engine is not None:
@@ -127,10 +213,12 @@ class Service:
 
     def ask_stream(self, question: str, **kwargs) -> Iterator[Found | str | Answer]:
         """``rag.pipeline.ask_stream`` on this collection: the evidence found, the text as written, the answer."""
+        self.wait_ready()
         return ask_stream(self.engine, question, **kwargs)
 
     def ask(self, question: str, **kwargs) -> Answer:
         """``rag.pipeline.ask`` on this collection."""
+        self.wait_ready()
         return ask(self.engine, question, **kwargs)
 
     def add_files(self, paths: list[Path], progress: Progress | None = None, replace: bool = False) -> Added:

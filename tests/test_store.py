@@ -176,7 +176,7 @@ def test_missing_and_empty_folders(tmp_path, settings_for):
     with pytest.raises(CorpusError, match="does not exist"):
         ingest(settings_for(tmp_path / "nope"))
     (tmp_path / "empty").mkdir()
-    with pytest.raises(CorpusError, match="No .txt or .md"):
+    with pytest.raises(CorpusError, match="No articles found"):
         ingest(settings_for(tmp_path / "empty"))
 
 

@@ -493,3 +493,92 @@ def test_browser_shows_the_evidence_while_the_model_endpoint_hangs(browser, tmp_
     finally:
         demo.close()
         hung.close()
+
+
+class HeldModel(handlers.ChatService):
+    """The page's service whose (real, tiny) model finishes loading only when the test says so."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        import threading
+
+        self.release = threading.Event()
+
+    def load_model(self) -> None:
+        self.release.wait(120)
+        super().load_model()
+
+
+@pytest.mark.browser
+def test_browser_page_is_served_before_the_model_and_a_question_asked_then_is_answered(browser, tmp_path,
+                                                                                     tiny_model):
+    from ui.app import launch
+
+    s = Settings.load(corpus_dirs=(SEEDS,), index_dir=tmp_path / "index", model_path=tiny_model, max_tokens=48)
+    svc = HeldModel(s, upload_dir=tmp_path / "uploads")
+    port = free_port()
+    demo = launch(svc, "127.0.0.1", port, block=False)  # returns once served; indexing runs in the background
+    try:
+        page = _page(browser, f"http://127.0.0.1:{port}/")
+        assert not svc.readiness().ready
+        page.wait_for_function("() => (document.querySelector('#readiness') || {}).dataset?.stage === "
+                               "'loading the language model'", timeout=120_000)
+        note = page.locator("#readiness").inner_text()
+        assert "Loading the language model" in note and "kept" in note
+        assert page.locator("#readiness progress").count() == 1
+        page.get_by_text("5 articles").first.wait_for(timeout=30_000)  # the collection is shown meanwhile
+        _ask(page, QUESTION)
+        page.get_by_text("Kept: it is answered as soon as the model has loaded").wait_for(timeout=30_000)
+        page.wait_for_selector("#sources details.source", timeout=60_000)  # its evidence, before the model
+        assert "Gremyashiy" in page.locator("#sources").inner_text()
+        svc.release.set()
+        page.wait_for_function(LAST_FINAL.replace("!t.startsWith('Loading')", "!t.startsWith('⏳')"), arg=2,
+                               timeout=120_000)
+        page.wait_for_selector("#readiness", state="detached", timeout=10_000)
+        answer = svc.readiness()
+        assert answer.ready and not answer.error
+        assert "Kept" not in page.locator("#chat .message").last.inner_text()
+        page.close()
+    finally:
+        svc.release.set()
+        svc.stop_warming()
+        demo.close()
+
+
+def test_a_question_asked_while_the_page_starts_waits_and_is_answered(tmp_path, tiny_model):
+    s = Settings.load(corpus_dirs=(SEEDS,), index_dir=tmp_path / "index", model_path=tiny_model, max_tokens=32)
+    svc = HeldModel(s, upload_dir=tmp_path / "uploads")
+    svc.start_in_background()
+    conv = handlers.Conversation()
+    handlers.enqueue(conv, QUESTION)
+    gen = handlers.answer_next(svc, conv)
+    messages, _, _ = next(gen)
+    assert messages[-1]["content"] == render.KEPT  # kept, said so, not refused
+    svc.release.set()
+    (messages, _, _), _ = final(gen)
+    assert conv.turns[0].answer is not None and messages[-1]["content"] != render.KEPT
+    assert svc.readiness().stage == "ready"
+    svc.stop_warming()
+
+
+@pytest.mark.browser
+def test_browser_the_address_answers_at_once_and_turns_into_the_page(browser, service):
+    """`rag chat` answers on its port before Gradio is imported; that page becomes the real one by itself."""
+    import urllib.request
+
+    from ui.app import serve
+    from ui.early import MARK, open_early
+
+    port = free_port()
+    early = open_early("127.0.0.1", port)
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
+        assert r.status == 200 and r.headers.get(MARK) == "1" and b"Starting" in r.read()
+    page = browser.new_page()
+    page.goto(f"http://127.0.0.1:{port}/")
+    assert "Starting the page" in page.locator("#readiness").inner_text()
+    demo = serve(service, "127.0.0.1", port, block=False, early=early)  # closes it and takes the port
+    try:
+        page.locator("#question textarea").wait_for(timeout=30_000)  # reloaded into the real page
+        page.close()
+    finally:
+        demo.close()

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 from core.errors import RagError
 from ui import handlers, manage, render
+from ui.early import EarlyPage, open_early
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,8 @@ def create_app(service: handlers.Service):
 
     with gr.Blocks(title="Ask the articles") as demo:
         gr.Markdown("# Ask the articles")
-        collection = gr.Markdown()
+        status = gr.HTML(_status(service), elem_id="status")
+        collection = gr.Markdown("The collection is being loaded …")
         conv = gr.State(handlers.Conversation)  # one per visitor, kept on the server
         ui = _chat_area(gr, service)
         k, date_from, date_to = _settings_area(gr, service)
@@ -58,7 +60,7 @@ def create_app(service: handlers.Service):
         ui.clear.click(_new_conversation, None, [conv, ui.chatbot, ui.sources], queue=False, api_visibility="private")
         refresh, views = manage.wire(gr, service, shelf, collection, lambda: _collection_text(service))
         _wire_adding(gr, service, add, refresh, views)
-        demo.load(refresh, None, views, api_visibility="private")  # per visitor: the collection as it is now
+        _wire_readiness(gr, demo, service, status, refresh, views)
 
         def chat(question: str, k: int = 0, date_from: str = "", date_to: str = "") -> Iterator[tuple[list, str]]:
             """Stream one question's chat messages and sources panel (a conversation of its own)."""
@@ -74,6 +76,29 @@ def create_app(service: handlers.Service):
 
         gr.api(ask, api_name="ask", concurrency_id="llm")
     return demo
+
+
+def _status(service: handlers.Service) -> str:
+    r = service.readiness()
+    return render.readiness_html(r.stage, r.done, r.total, r.articles, r.error, service.model_name())
+
+
+def _wire_readiness(gr, demo, service: handlers.Service, status, refresh, views) -> None:
+    """Per visitor: the collection as it is now, shown as soon as the index is loaded, and the note at the top
+    updated every half second until the model is ready (then the timer stops)."""
+    timer = gr.Timer(0.5)
+    shown = gr.State(False)
+
+    def tick(shown_: bool):
+        ready = service.readiness().ready
+        if shown_ or not service.indexed:
+            return _status(service), gr.Timer(active=not (ready and shown_)), shown_, *[gr.skip()] * len(views)
+        return _status(service), gr.Timer(active=not ready), True, *refresh()
+
+    quiet = dict(queue=False, show_progress="hidden", api_visibility="private")
+    outputs = [status, timer, shown, *views]
+    timer.tick(tick, shown, outputs, **quiet)
+    demo.load(tick, shown, outputs, **quiet)
 
 
 def _new_conversation():
@@ -155,27 +180,50 @@ def _progress(progress):
 
 def launch(service: handlers.Service, host: str = "127.0.0.1", port: int = 7860, share: bool = False,
            auth: str | None = None, block: bool = True):
-    """Index the service's collection, load the model, then serve the page."""
+    """Serve the page at once, then index the collection and load the models in the background: the page says
+    how far it is, and questions asked meanwhile are kept and answered once it is ready. ``block``: report the
+    start in the terminal (a collection that cannot be indexed ends it with the error), then serve until stopped."""
     _check_exposure(host, auth)
-    print("Preparing the index of the articles ...", flush=True)
-    report = service.start()
-    print(f"Index ready: {report.summary()}", flush=True)
-    for line in report.skipped_lines():
-        print(line, flush=True)
-    print("Loading the language model ...", flush=True)
-    service.load_model()  # now, not on the first question
-    service.warm_evidence()  # the sentences of a small collection embedded while the page starts
-    return serve(service, host, port, share, auth, block)
+    early = open_early(host, port) if block else None  # the address answers while Gradio is imported
+    demo = serve(service, host, port, share, auth, block=False, early=early)
+    service.start_in_background()
+    if block:
+        print(f"The page is at http://{host}:{port}/ ; indexing the articles and loading the model ...", flush=True)
+        try:
+            _report_start(service, demo)
+            demo.block_thread()
+        finally:
+            service.stop_warming()
+    return demo
+
+
+def _report_start(service: handlers.Service, demo) -> None:
+    try:
+        service.wait_ready(index_only=True)  # no collection at all (a missing folder, no articles): said here
+    except RagError:
+        demo.close()
+        raise
+    report = service.start_report
+    if report is not None:
+        print(f"Index ready: {report.summary()}", flush=True)
+        for line in report.skipped_lines():
+            print(line, flush=True)
+    service.wait_ready()
+    error = service.readiness().error
+    print(f"error: {error}" if error else "Ready: the model is loaded.", flush=True)
 
 
 def serve(service: handlers.Service, host: str = "127.0.0.1", port: int = 7860, share: bool = False,
-          auth: str | None = None, block: bool = True):
-    """Serve the page of a started service: one generation at a time (the rest wait in Gradio's queue)."""
+          auth: str | None = None, block: bool = True, early: EarlyPage | None = None):
+    """Serve the page: one generation at a time (the rest wait in Gradio's queue). ``early``: the placeholder
+    on the port, closed just before Gradio takes it."""
     creds = _check_exposure(host, auth)
     demo = create_app(service)
     demo.queue(default_concurrency_limit=1, max_size=64)
+    if early is not None:
+        early.close()
     demo.launch(server_name=host, server_port=port, share=share, auth=creds, css=render.CSS, head=render.HEAD,
-                max_file_size=UPLOAD_LIMIT, prevent_thread_lock=not block, footer_links=["api"], quiet=not block)
+                max_file_size=UPLOAD_LIMIT, prevent_thread_lock=not block, footer_links=["api"], quiet=True)
     return demo
 
 

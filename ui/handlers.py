@@ -114,6 +114,8 @@ def answer_next(service: Service, conv: Conversation, k: int | None = None, date
     turn = conv.claim("started")
     if turn is None:
         return
+    if not service.readiness().ready:
+        turn.content = render.KEPT  # asked while the page is getting ready: answered once it is
     yield conv.messages(), conv.sources(), None
     raw = ""
     try:

@@ -160,7 +160,33 @@ def collection_line(documents: dict[str, Document]) -> str:
     return f"{n} article{'s' if n != 1 else ''}{span}"
 
 
+KEPT = "⏳ Kept: it is answered as soon as the model has loaded (see the note at the top)."
+
+
+def readiness_html(stage: str, done: int, total: int, articles: int | None, error: str, model: str) -> str:
+    """The note at the top while the page gets ready: a progress bar while indexing, then the model loading;
+    empty once ready. Questions asked meanwhile are kept and answered (``KEPT``)."""
+    if stage == "ready":
+        return ""
+    if stage == "failed":
+        return f'<div id="readiness" class="failed">⚠️ {html.escape(error)}</div>'
+    if stage == "indexing" and total:
+        bar = f'<progress value="{done}" max="{total}"></progress>'
+        what = f"Indexing the articles: {done:,} of {total:,} passages embedded."
+    else:
+        bar = "<progress></progress>"  # no measure of how far: a moving bar
+        what = {"loading the language model": f"Loading the language model ({html.escape(model)}).",
+                "loading the search model": "Loading the search model.",
+                }.get(stage, "Checking the index of the articles.")
+    shown = f"The collection is loaded ({articles} articles). " if articles is not None else ""
+    return (f'<div id="readiness" data-stage="{html.escape(stage)}">{bar} ⏳ Getting ready: {shown}{what} '
+            f"Questions you ask now are kept and answered once it is ready.</div>")
+
+
 CSS = """
+#readiness { padding: 6px 10px; border: 1px solid #f5b400; border-radius: 6px; background: #fffbea; }
+#readiness.failed { border-color: #b91c1c; background: #fef2f2; }
+#readiness progress { vertical-align: middle; width: 12em; }
 .source summary { cursor: pointer; font-weight: 600; }
 .source .date, .source .meta { color: #666; font-weight: normal; font-size: 0.9em; }
 .source mark { background: #ffe58a; padding: 0 2px; }
