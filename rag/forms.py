@@ -44,8 +44,7 @@ PLANS = {
     "fact": Plan("fact"),
     "count": Plan("count", instruction="Give the number, and what it counts."),
     "yesno": Plan("yesno", budget=1.2, verdict=True,
-                  instruction="Begin with Yes or No (No when the passages say it did not happen or say otherwise), "
-                              "then give the fact from the passages that shows it."),
+                  instruction="Begin with Yes or No, then give the fact from the passages that shows it."),
     "list": Plan("list", budget=1.5, search_k=10, instruction="Give every item the passages name."),
     "timeline": Plan("timeline", budget=6.0, search_k=16, dated=True),  # no model reads it: ~14 entries
     "summary": Plan("summary", budget=2.2, one_article=True, note_withheld=False, answer_scale=1.25,
