@@ -148,7 +148,10 @@ def _wire_adding(gr, service: handlers.Service, add: SimpleNamespace, refresh, v
 
 def _progress(progress):
     def update(stage: str, done: int, total: int) -> None:
-        progress((done, total), desc=f"{stage} {done}/{total}")
+        if not total:  # a wait without steps: "Another process is changing this collection ...; waiting"
+            progress(None, desc=stage)
+        else:
+            progress((done, total), desc=f"{stage} {done}/{total}")
 
     return update
 
@@ -156,7 +159,7 @@ def _progress(progress):
 def launch(service: handlers.Service, host: str = "127.0.0.1", port: int = 7860, share: bool = False,
            auth: str | None = None, block: bool = True):
     """Index the service's collection, load the model, then serve the page."""
-    _check_exposure(host, auth)
+    _check_exposure(host, auth, share)
     print("Preparing the index of the articles ...", flush=True)
     report = service.start()
     print(f"Index ready: {report.summary()}", flush=True)
@@ -171,7 +174,7 @@ def launch(service: handlers.Service, host: str = "127.0.0.1", port: int = 7860,
 def serve(service: handlers.Service, host: str = "127.0.0.1", port: int = 7860, share: bool = False,
           auth: str | None = None, block: bool = True):
     """Serve the page of a started service: one generation at a time (the rest wait in Gradio's queue)."""
-    creds = _check_exposure(host, auth)
+    creds = _check_exposure(host, auth, share)
     demo = create_app(service)
     demo.queue(default_concurrency_limit=1, max_size=64)
     demo.launch(server_name=host, server_port=port, share=share, auth=creds, css=render.CSS, head=render.HEAD,
@@ -179,11 +182,15 @@ def serve(service: handlers.Service, host: str = "127.0.0.1", port: int = 7860, 
     return demo
 
 
-def _check_exposure(host: str, auth: str | None) -> tuple[str, str] | None:
-    """Non-loopback hosts need ``user:password``."""
+def _check_exposure(host: str, auth: str | None, share: bool = False) -> tuple[str, str] | None:
+    """Non-loopback hosts and public links need ``user:password``."""
+    if share and not auth:
+        raise RagError("A public link (--share) makes the page reachable from the whole internet; give a password "
+                       "with --auth-file FILE holding user:password (or RAG_AUTH=user:password), or leave out --share.")
     if host not in LOOPBACK and not auth:
         raise RagError(f"Listening on {host} makes the page reachable from other machines; give a password "
-                       f"with --auth user:password (or use --host 127.0.0.1).")
+                       f"with --auth-file FILE holding user:password (or RAG_AUTH=user:password, or --auth "
+                       f"user:password), or use --host 127.0.0.1.")
     creds = None
     if auth:
         user, sep, password = auth.partition(":")
