@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 SUFFIXES = (".txt", ".md")
 CONVERTED = (".html", ".htm", ".pdf")  # read through ``embeddings.convert`` when added, never in place
 MAX_FILE_BYTES = 2 * 1024 * 1024  # a long news article is ~50 KB
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,14 @@ def decode_article(raw: bytes) -> tuple[str | None, str]:
     """Bytes -> (text, "") or (None, why it cannot be used)."""
     if not raw.strip():
         return None, "the file is empty"
+    if raw.startswith(UTF16_BOMS):  # Notepad's "Unicode": UTF-16 with its byte-order mark
+        try:
+            text = raw.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            return None, f"it is not valid UTF-16 (bad bytes at position {exc.start}); re-save it as UTF-8"
+        if "\x00" in text[:8192]:
+            return None, "it looks binary (it contains NUL characters); save it as plain UTF-8 text"
+        return (text, "") if text.strip() else (None, "the file has no text")
     if b"\x00" in raw[:8192]:
         return None, "it looks binary (it contains NUL bytes); save it as plain UTF-8 text"
     try:
@@ -174,6 +183,10 @@ def read_corpus(folders: tuple[Path, ...] | list[Path], seen: dict[str, Seen] | 
                                               "`rag add` or the page's upload, which keep the original beside the text"))
         for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in SUFFIXES and p.is_file()):
             seen_any = True
+            if path.is_symlink() and path.resolve().parent != folder.resolve():
+                skipped.append(Skipped(str(path), f"it is a symbolic link to {path.resolve()}, outside the folder; "
+                                                  f"copy the article into the folder instead"))
+                continue
             item = read_document(path, catalog, (seen or {}).get(str(path)))
             if isinstance(item, Skipped):
                 log.warning("Skipping %s: %s.", item.path, item.reason)
