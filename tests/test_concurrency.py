@@ -228,7 +228,10 @@ def test_browser_page_shows_what_another_process_added_and_waits_for_it(page, tm
         tab.get_by_text("Add articles").click()
         tab.locator("#upload input[type=file]").set_input_files(str(upload))
         tab.locator("#add-files").click()
-        tab.get_by_text(WAITING[:40]).first.wait_for(timeout=60_000)  # the page says why nothing happens yet
+        try:
+            tab.get_by_text(WAITING[:40]).first.wait_for(timeout=60_000)  # the page says why nothing happens yet
+        finally:
+            tab.screenshot(path=str(ROOT / "test-output" / "page_waits.png"), full_page=True)
         holder.send_signal(signal.SIGKILL)
         holder.wait()
         tab.locator("#upload-status").get_by_text("Added aarhus").wait_for(timeout=120_000)

@@ -134,7 +134,7 @@ def _add_area(gr) -> SimpleNamespace:
 
 def _wire_adding(gr, service: handlers.Service, add: SimpleNamespace, refresh, views) -> None:
     def on_files(paths, replace, progress=gr.Progress()):
-        return handlers.add_files(service, paths, _progress(progress), replace)
+        yield from handlers.add_files_live(service, paths, _progress(progress), replace)
 
     def on_paste(title, date, text, progress=gr.Progress()):
         return handlers.add_pasted(service, title, date, text, _progress(progress))
@@ -149,7 +149,7 @@ def _wire_adding(gr, service: handlers.Service, add: SimpleNamespace, refresh, v
 def _progress(progress):
     def update(stage: str, done: int, total: int) -> None:
         if not total:  # a wait without steps: "Another process is changing this collection ...; waiting"
-            progress(None, desc=stage)
+            progress((0, None), desc=stage, unit="")
         else:
             progress((done, total), desc=f"{stage} {done}/{total}")
 
