@@ -5,6 +5,7 @@ import hashlib
 import json
 import logging
 import os
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,8 +89,8 @@ def decode_article(raw: bytes) -> tuple[str | None, str]:
             text = raw.decode("utf-16")
         except UnicodeDecodeError as exc:
             return None, f"it is not valid UTF-16 (bad bytes at position {exc.start}); re-save it as UTF-8"
-        if "\x00" in text[:8192]:
-            return None, "it looks binary (it contains NUL characters); save it as plain UTF-8 text"
+        if "\x00" in text[:8192] or not any(unicodedata.category(c)[0] in "ZP" for c in text[:8192]):
+            return None, "it looks binary (NUL characters, or no spaces or punctuation); save it as plain UTF-8 text"
         return (text, "") if text.strip() else (None, "the file has no text")
     if b"\x00" in raw[:8192]:
         return None, "it looks binary (it contains NUL bytes); save it as plain UTF-8 text"
