@@ -6,6 +6,7 @@ index into it; the original file is kept beside it. Every refusal is a ``Convers
 from __future__ import annotations
 
 import io
+import logging
 import re
 import time
 from dataclasses import dataclass, replace
@@ -39,6 +40,8 @@ class Converted:
 
 def sniff(raw: bytes) -> str:
     """What the bytes are, whatever the file is called: "pdf", "html", "text" or "binary"."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with its byte-order mark: judged by its text
+        raw = raw[:4096].decode("utf-16", errors="ignore").replace("\x00", "").encode("utf-8")  # NULs: reader
     head = raw[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if raw.startswith(b"%PDF-"):
         return "pdf"
@@ -65,6 +68,8 @@ def _html(name: str, raw: bytes) -> Converted:
     import trafilatura
     from trafilatura.utils import decode_file
 
+    for lib in ("trafilatura", "htmldate"):  # their "WARNING discarding data: None" (a page without text) would
+        logging.getLogger(lib).setLevel(logging.CRITICAL)  # print beside the ConversionError that says it in words
     page = decode_file(raw)  # the charset the page declares (meta tag), else detected
     doc = trafilatura.bare_extraction(page, with_metadata=True, include_comments=False, include_tables=False)
     text = _tidy(doc.text if doc is not None else "")
@@ -150,7 +155,9 @@ def dateline(text: str) -> tuple[str | None, str | None]:
                                    "PARSERS": ["absolute-time"]})
     for said, when in found or []:  # the year written out: "a year" or "50,000" are not dates
         if re.search(rf"\b{when.year}\b", said) and 1990 <= when.year <= 2100:
-            return when.date().isoformat(), "dateline"
+            # "in April 2025" is 2025-04, not the 1st of April
+            day = re.search(r"\b\d{1,2}(st|nd|rd|th)?\b", said.replace(str(when.year), ""))
+            return (when.date().isoformat() if day else f"{when.year}-{when.month:02d}"), "dateline"
     return None, None
 
 

@@ -14,7 +14,6 @@ the previous version live. Folders no live version names are removed by the next
 """
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
@@ -28,6 +27,7 @@ from typing import Callable
 import numpy as np
 
 from core.errors import Hint, IndexStateError
+from core.lock import exclusive
 from core.records import Chunk, Document
 from core.dates import in_range
 from embeddings import vectors as vec
@@ -230,13 +230,8 @@ def load_version(version: Version) -> LoadedIndex:
 @contextmanager
 def locked(index_dir: Path):
     """An exclusive lock on ``index_dir`` for one writer at a time."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with open(index_dir / ".lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    with exclusive(index_dir / ".lock"):
+        yield
 
 
 def write_version(index_dir: Path, manifest: dict) -> Path:

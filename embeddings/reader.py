@@ -6,6 +6,7 @@ import json
 import logging
 import os
 from collections import Counter
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -19,6 +20,7 @@ log = logging.getLogger(__name__)
 SUFFIXES = (".txt", ".md")
 CONVERTED = (".html", ".htm", ".pdf")  # converted (``embeddings.converted``), the text kept with the index
 MAX_FILE_BYTES = 2 * 1024 * 1024  # a long news article is ~50 KB
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
 Convert = Callable[[Path, dict, "Seen | None"], "Document | Skipped"]  # a saved page or PDF -> its article
@@ -87,6 +89,14 @@ def decode_article(raw: bytes) -> tuple[str | None, str]:
     """Bytes -> (text, "") or (None, why it cannot be used)."""
     if not raw.strip():
         return None, "the file is empty"
+    if raw.startswith(UTF16_BOMS):  # Notepad's "Unicode": UTF-16 with its byte-order mark
+        try:
+            text = raw.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            return None, f"it is not valid UTF-16 (bad bytes at position {exc.start}); re-save it as UTF-8"
+        if "\x00" in text[:8192] or not any(unicodedata.category(c)[0] in "ZP" for c in text[:8192]):
+            return None, "it looks binary (NUL characters, or no spaces or punctuation); save it as plain UTF-8 text"
+        return (text, "") if text.strip() else (None, "the file has no text")
     if b"\x00" in raw[:8192]:
         return None, "it looks binary (it contains NUL bytes); save it as plain UTF-8 text"
     try:
@@ -181,6 +191,10 @@ def read_corpus(folders: tuple[Path, ...] | list[Path], seen: dict[str, Seen] | 
             suffix = path.suffix.lower()
             found[suffix or "(no extension)"] += 1
             if suffix not in SUFFIXES + CONVERTED:
+                continue
+            if path.is_symlink() and path.resolve().parent != folder.resolve():
+                skipped.append(Skipped(str(path), f"it is a symbolic link to {path.resolve()}, outside the folder; "
+                                                  f"copy the article into the folder instead"))
                 continue
             item = _read_one(path, catalog, (seen or {}).get(str(path)), convert)
             if isinstance(item, Skipped):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -144,15 +145,36 @@ def cmd_bench(args) -> int:
 def cmd_chat(args) -> int:
     from ui.app import launch
 
-    launch(service_from_page(args), host=args.host, port=args.port, share=args.share, auth=args.auth)
+    launch(service_from_page(args), host=args.host, port=args.port, share=args.share, auth=auth_from(args))
     return 0
+
+
+def auth_from(args) -> str | None:
+    """The page's ``user:password``: --auth, else the first line of --auth-file, else $RAG_AUTH (a file or the
+    environment keep the password out of `ps`)."""
+    if args.auth:
+        return args.auth
+    if args.auth_file:
+        try:
+            lines = args.auth_file.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise RagError(f"Cannot read the password file {args.auth_file} ({getattr(exc, 'strerror', None) or exc})."
+                           ) from exc
+        if not lines or not lines[0].strip():
+            raise RagError(f"The password file {args.auth_file} is empty; write user:password on its first line.")
+        return lines[0].strip()
+    return os.environ.get("RAG_AUTH") or None
 
 
 def service_from_page(args) -> Service:
     """The page always keeps a folder for added articles (created if missing)."""
     from rag.service import Service
 
-    return Service(settings_from(args), uploads_dir(getattr(args, "data_dir", None)))
+    return Service(settings_from(args), uploads_dir(getattr(args, "data_dir", None)), on_wait=_tell)
+
+
+def _tell(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 def cmd_add(args) -> int:
@@ -163,7 +185,7 @@ def cmd_add(args) -> int:
     paths = []
     for p in args.paths:
         if p.is_dir():
-            paths += sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in ACCEPTED)
+            paths += sorted(f for f in p.iterdir() if (f.is_file() or f.is_symlink()) and f.suffix.lower() in ACCEPTED)
         else:
             paths.append(p)
     if not paths:
@@ -253,7 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--host", default="127.0.0.1")
     sp.add_argument("--port", type=int, default=7860)
     sp.add_argument("--share", action="store_true", help="ask Gradio for a public link (off by default)")
-    sp.add_argument("--auth", help="user:password, required when --host is not loopback")
+    sp.add_argument("--auth", help="user:password, required when --host is not loopback or with --share (it shows "
+                                   "in `ps`: prefer --auth-file or RAG_AUTH)")
+    sp.add_argument("--auth-file", type=Path, help="a file whose first line is user:password (or env RAG_AUTH)")
     _common(sp)
     sp.set_defaults(func=cmd_chat)
     return p

@@ -3,23 +3,32 @@ catalog, listed, corrected and removed. The index is brought in line by the call
 
 Layout of the folder::
 
+    .lock                   held (``flock``) by the one process changing the collection: choosing a name,
+                            writing text, original and catalog entry, re-indexing (``changing``)
     catalog.json            title, date, date_origin, author, original, added per article
     <name>.txt              the article's text: what is indexed and what citations quote
     originals/<name>.html   the file it was converted from (saved page or PDF)
 """
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
 import re
+import stat
 import time
+import unicodedata
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Iterator
 
 from core.dates import is_iso
 from core.errors import CorpusError
+from core.lock import exclusive
 from core.records import Document
 from embeddings.converted import MAX_SOURCE_BYTES
-from embeddings.convert import HTML_SUFFIXES, PDF_SUFFIXES, ConversionError, Converted, convert, sniff
+from embeddings.convert import HTML_SUFFIXES, PDF_SUFFIXES, ConversionError, Converted, convert, dateline, sniff
 from embeddings.reader import (MAX_FILE_BYTES, SUFFIXES, catalog_entry, decode_article, drop_catalog_entry,
                                write_atomic, write_catalog_entry)
 
@@ -59,6 +68,39 @@ def fingerprint(text: str) -> str:
     return hashlib.sha256(" ".join(text.split()).lower().encode()).hexdigest()
 
 
+@contextmanager
+def changing(folder: Path, on_wait: Callable[[], None] | None = None) -> Iterator[Path]:
+    """Hold the collection's lock for one change: another process or thread changing ``folder`` waits (``on_wait``
+    is called after a second of waiting). Held across choosing names, writing files and re-indexing."""
+    with exclusive(folder / ".lock", on_wait):
+        yield folder
+
+
+def taken_names(folder: Path, indexed: dict[str, Document]) -> dict[str, str]:
+    """source -> text fingerprint of every article, read where the truth is: the articles of the index just
+    loaded, plus every text file in ``folder`` it does not hold (one a killed process wrote but did not index;
+    its name is taken even when it cannot be read)."""
+    taken = {s: fingerprint(d.text) for s, d in indexed.items()}
+    for path in folder.iterdir():
+        if path.suffix.lower() in SUFFIXES and path.stem not in taken:
+            text = None
+            if path.is_file() and not path.is_symlink():  # a link is never read (``read_corpus`` skips it too)
+                try:
+                    text = decode_article(path.read_bytes())[0]
+                except OSError:
+                    pass
+            taken[path.stem] = fingerprint(text) if text else ""
+    return taken
+
+
+def plain(text: str) -> str:
+    """One line of visible text: control and format characters (a newline, U+202E that reverses what follows,
+    zero-width marks) dropped, runs of spaces made one. "a\n\u202ecod.txt" -> "a cod.txt"."""
+    kept = "".join(" " if ch in "\t\n\r\v\f\x85\u2028\u2029" else ch for ch in text
+                   if ch in "\t\n\r\v\f\x85\u2028\u2029" or unicodedata.category(ch)[0] != "C")
+    return " ".join(kept.split())
+
+
 def safe_stem(name: str) -> str:
     """"../a b<script>.html" -> "a_b_script_"; never empty."""
     stem = Path(Path(name.replace("\\", "/")).name).stem
@@ -69,7 +111,7 @@ def store_file(folder: Path, path: Path, taken: dict[str, str], replace: bool = 
                shipped: frozenset[str] = frozenset()) -> Stored:
     """Convert and keep one file in ``folder``. ``taken``: source -> text fingerprint of every article already in
     the collection (updated here). A different article with a taken name gets a new name unless ``replace``."""
-    shown = Path(str(path).replace("\\", "/")).name
+    shown = plain(Path(str(path).replace("\\", "/")).name) or "article"
     try:
         raw = _read(path, shown)
         article, note = _text_of(shown, raw)
@@ -81,7 +123,9 @@ def store_file(folder: Path, path: Path, taken: dict[str, str], replace: bool = 
 
 def store_text(folder: Path, title: str, date: str | None, text: str, taken: dict[str, str]) -> Stored:
     """Keep a pasted article (title, optional ISO date given by the user) like a file."""
-    article = Converted(text, "text", title, None, date, "user" if date else None)
+    title = plain(title)
+    found, origin = (date, "user") if date else dateline(text)
+    article = Converted(text, "text", title, None, found, origin)
     return _store(folder, title, safe_stem(title.lower() + ".txt"), article, b"", taken, False, frozenset())
 
 
@@ -108,13 +152,24 @@ def _read(path: Path, shown: str) -> bytes:
     if suffix not in ACCEPTED:
         raise ConversionError(f"{shown}: only .txt, .md, .html, .htm and .pdf files are read; save the article "
                               f"in one of these.")
-    try:
-        if path.stat().st_size > MAX_UPLOAD_BYTES:
-            raise ConversionError(f"{shown} is {path.stat().st_size / 2**20:.0f} MiB; files of at most "
-                                  f"{MAX_UPLOAD_BYTES // 2**20} MiB are read. Save only the article.")
-        return path.read_bytes()
+    try:  # the file itself, never what a link points to (O_NOFOLLOW), and never a pipe or device that blocks
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ConversionError(f"{shown} is a symbolic link (to {os.readlink(path)}); links are not followed, so "
+                                  f"that nothing but the files you chose is read. Add the file itself.") from exc
         raise ConversionError(f"{shown} cannot be read ({exc.strerror or exc}).") from exc
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise ConversionError(f"{shown} is not a file (a folder, pipe or device); add article files.")
+        if st.st_size > MAX_UPLOAD_BYTES:
+            raise ConversionError(f"{shown} is {st.st_size / 2**20:.0f} MiB; files of at most "
+                                  f"{MAX_UPLOAD_BYTES // 2**20} MiB are read. Save only the article.")
+        try:
+            return fh.read()
+        except OSError as exc:
+            raise ConversionError(f"{shown} cannot be read ({exc.strerror or exc}).") from exc
 
 
 def _text_of(shown: str, raw: bytes) -> tuple[Converted, str]:
@@ -123,7 +178,7 @@ def _text_of(shown: str, raw: bytes) -> tuple[Converted, str]:
         text, why = decode_article(raw)
         if text is None:
             raise ConversionError(f"{shown}: {why}.")
-        article = Converted(text, "text")
+        article = Converted(text, "text", None, None, *dateline(text))
     else:
         article = convert(shown, raw)
     if len(article.text.encode()) > MAX_FILE_BYTES:
@@ -158,7 +213,7 @@ def _keep(folder: Path, name: str, shown: str, raw: bytes, article: Converted) -
         original = f"originals/{name}{'.pdf' if article.kind == 'pdf' else '.html'}"
         write_atomic(folder / original, raw)
     date = article.date if article.date and is_iso(article.date) else None
-    write_catalog_entry(folder, f"{name}.txt", article.title or Path(shown).stem, date,
+    write_catalog_entry(folder, f"{name}.txt", plain(article.title or "") or Path(shown).stem, date,
                         date_origin=date and article.date_origin, author=article.author, original=original,
                         added=time.strftime("%Y-%m-%dT%H:%M:%S"), converted_from=shown if original else None)
     write_atomic(folder / f"{name}.txt", article.text.encode("utf-8"))
@@ -189,7 +244,7 @@ def set_meta(folder: Path, source: str, title: str | None = None, date: str | No
     new_date = entry.get("date") if date is None else (date or None)
     extra = {k: entry.get(k) for k in ("author", "original", "added", "converted_from")}
     origin = "user" if date is not None else entry.get("date_origin")
-    write_catalog_entry(folder, f"{source}.txt", (title or "").strip() or entry.get("title") or source, new_date,
+    write_catalog_entry(folder, f"{source}.txt", plain(title or "") or entry.get("title") or source, new_date,
                         date_origin=new_date and origin, **extra)
 
 

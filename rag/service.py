@@ -5,7 +5,9 @@ added, when the model loads or what an error looks like as JSON; they call this.
 """
 from __future__ import annotations
 
+import logging
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterator
@@ -14,6 +16,7 @@ from core.dates import is_iso
 from core.errors import CorpusError, RagError
 from core.records import Answer, Document
 from core.settings import Settings
+from embeddings.diskformat import current_version
 from embeddings.ingest import IngestReport
 from embeddings.reader import MAX_FILE_BYTES
 from embeddings.backends import open_store
@@ -23,8 +26,12 @@ from rag.pipeline import Engine, Found, ask, ask_stream, find, open_engine
 
 __all__ = ["Added", "Found", "Readiness", "Service", "error_payload", "parse_shard"]
 
+log = logging.getLogger(__name__)
+
 MAX_ADD_FILES = 20
 Progress = Callable[[str, int, int], None]
+WAITING = ("Another process is changing this collection (adding, removing or correcting articles); waiting for it "
+           "to finish ...")
 
 
 @dataclass(frozen=True)
@@ -57,10 +64,13 @@ class Readiness:
 class Service:
     """One collection and its engine; re-indexing swaps the index under a lock and keeps the loaded model.
 
-    ``added_dir`` is the folder of articles added by the user (created on start); None: ``settings`` alone.
+    ``added_dir`` is the folder of articles added by the user (created on start); None: ``settings`` alone. Its
+    changes are made one at a time across processes (``rag.collection.changing``); ``on_wait`` is told
+    ``WAITING`` when one waits more than a second for another.
     """
 
-    def __init__(self, settings: Settings, added_dir: Path | None = None):
+    def __init__(self, settings: Settings, added_dir: Path | None = None,
+                 on_wait: Callable[[str], None] | None = None):
         self.added_dir = Path(added_dir) if added_dir else None
         dirs = tuple(settings.corpus_dirs)
         if self.added_dir and self.added_dir not in dirs:
@@ -74,6 +84,7 @@ class Service:
         self._indexed = self._ready = None  # threading.Events while a background start runs
         self._failure: RagError | None = None
         self.start_report: IngestReport | None = None  # what the background start's indexing did
+        self.on_wait = on_wait
 
     def start(self, progress: Progress | None = None, update: bool = True, embedder: bool = True
               ) -> IngestReport | None:
@@ -194,6 +205,30 @@ class Service:
             self._rewarm()
         return report
 
+    def refresh(self) -> bool:
+        """Load the index version another process made since (``CURRENT`` names another one), keeping the loaded
+        model; True when it did. Called before each question and listing: one small file read when nothing changed."""
+        engine = self._engine
+        if self.settings.store != "folder":  # a Milvus collection is searched live: nothing to reload
+            return False
+        try:
+            live = current_version(self.settings.resolved_index_dir)
+        except RagError:
+            return False
+        if engine is None or live is None or live.name == engine.index.version:
+            return False
+        with self._lock:
+            if self._engine.index.version == live.name:
+                return False
+            try:
+                index = open_store(self.settings).load(self.settings)
+            except (RagError, OSError) as exc:  # being replaced or removed by its writer: the next call retries
+                log.warning("Keeping the loaded index: the newer one could not be loaded (%s).", exc)
+                return False
+            self._engine = replace(self._engine, index=index)
+            self._rewarm()
+        return True
+
     def documents(self) -> dict[str, Document]:
         """The articles of the live index by source id."""
         return self.engine.index.documents
@@ -209,38 +244,42 @@ class Service:
 
     def find(self, question: str, **kwargs) -> Found:
         """``rag.pipeline.find`` on this collection: the question's evidence, without the model."""
+        self.refresh()
         return find(self.engine, question, **kwargs)
 
     def ask_stream(self, question: str, **kwargs) -> Iterator[Found | str | Answer]:
         """``rag.pipeline.ask_stream`` on this collection: the evidence found, the text as written, the answer."""
         self.wait_ready()
+        if kwargs.get("found") is None:
+            self.refresh()
         return ask_stream(self.engine, question, **kwargs)
 
     def ask(self, question: str, **kwargs) -> Answer:
         """``rag.pipeline.ask`` on this collection."""
         self.wait_ready()
+        self.refresh()
         return ask(self.engine, question, **kwargs)
 
     def add_files(self, paths: list[Path], progress: Progress | None = None, replace: bool = False) -> Added:
         """Convert and keep article files (text, saved web pages, PDFs) in the added folder, then index them;
         each file refused is named with what to do, and the rest go through."""
-        folder = self._writable_folder()
         if len(paths) > MAX_ADD_FILES:
             raise CorpusError(f"{len(paths)} files at once is too many; add at most {MAX_ADD_FILES} at a time.")
-        taken = self._fingerprints()
-        shipped = frozenset(s for s, d in self.documents().items() if Path(d.path).parent != folder)
-        added, notes, problems = [], [], []
-        for p in map(Path, paths):
-            kept = collection.store_file(folder, p, taken, replace, shipped)
-            if kept.name:
-                added.append(kept.name)
-            if kept.message:
-                (notes if kept.name else problems).append(kept.message)
-        return self._index_added(added, problems, progress, tuple(notes))
+        with self._changing(progress) as folder:
+            taken = collection.taken_names(folder, self.documents())
+            shipped = frozenset(s for s, d in self.documents().items() if Path(d.path).parent != folder)
+            added, notes, problems = [], [], []
+            for p in map(Path, paths):
+                kept = collection.store_file(folder, p, taken, replace, shipped)
+                if kept.name:
+                    added.append(kept.name)
+                if kept.message:
+                    (notes if kept.name else problems).append(kept.message)
+            return self._index_added(added, problems, progress, tuple(notes))
 
     def add_text(self, title: str, date: str, text: str, progress: Progress | None = None) -> Added:
         """Save a pasted article with its title and optional date (YYYY, YYYY-MM or YYYY-MM-DD), and index it."""
-        folder = self._writable_folder()
+        self._writable_folder()
         title, date, text = (title or "").strip(), (date or "").strip(), (text or "").strip()
         if not title or not text:
             raise CorpusError("Give the article a title and paste its text.")
@@ -248,30 +287,46 @@ class Service:
             raise CorpusError(f"Date {date!r} is not a date: write 2025, 2025-03 or 2025-03-25, or leave it empty.")
         if len(text.encode()) > MAX_FILE_BYTES:
             raise CorpusError(f"The text is larger than {MAX_FILE_BYTES // 2**20} MiB.")
-        kept = collection.store_text(folder, title, date or None, text + "\n", self._fingerprints())
-        if kept.name is None:
-            return Added((), (kept.message,))
-        return self._index_added([kept.name], [], progress, (kept.message,) if kept.message else ())
+        with self._changing(progress) as folder:
+            kept = collection.store_text(folder, title, date or None, text + "\n",
+                                         collection.taken_names(folder, self.documents()))
+            if kept.name is None:
+                return Added((), (kept.message,))
+            return self._index_added([kept.name], [], progress, (kept.message,) if kept.message else ())
 
     def remove(self, source: str, progress: Progress | None = None) -> IngestReport:
         """Take an added article out of the collection; answers stop citing it once this returns."""
-        self._check_own(source)
-        collection.remove(self._writable_folder(), source)
-        return self.reindex(progress)
+        with self._changing(progress) as folder:
+            self._check_own(source)
+            collection.remove(folder, source)
+            return self.reindex(progress)
 
     def set_meta(self, source: str, title: str | None = None, date: str | None = None) -> IngestReport:
         """Correct an added article's title or date; saved, re-indexed (no re-embedding) and used by date questions."""
-        self._check_own(source)
-        collection.set_meta(self._writable_folder(), source, title, date)
-        return self.reindex()
+        with self._changing() as folder:
+            self._check_own(source)
+            collection.set_meta(folder, source, title, date)
+            return self.reindex()
 
     def articles(self) -> list[collection.ArticleRow]:
         """The collection, newest first, with passages per article and which ones are read-only."""
+        self.refresh()
         files = self.engine.index.manifest.get("files", {})
         return collection.rows(self.documents(), {s: f.get("chunks", 0) for s, f in files.items()}, self.added_dir)
 
-    def _fingerprints(self) -> dict[str, str]:
-        return {src: collection.fingerprint(d.text) for src, d in self.documents().items()}
+    @contextmanager
+    def _changing(self, progress: Progress | None = None) -> Iterator[Path]:
+        """The collection's lock held, and the index as the last change left it loaded (``refresh``)."""
+        def waiting() -> None:
+            if self.on_wait:
+                self.on_wait(WAITING)
+            if progress:
+                progress(WAITING, 0, 0)
+
+        with collection.changing(self._writable_folder(), waiting) as folder:
+            self.engine  # started if it was not
+            self.refresh()
+            yield folder
 
     def _check_own(self, source: str) -> None:
         doc = self.documents().get(source)

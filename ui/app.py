@@ -159,7 +159,7 @@ def _add_area(gr) -> SimpleNamespace:
 
 def _wire_adding(gr, service: handlers.Service, add: SimpleNamespace, refresh, views) -> None:
     def on_files(paths, replace, progress=gr.Progress()):
-        return handlers.add_files(service, paths, _progress(progress), replace)
+        yield from handlers.add_files_live(service, paths, _progress(progress), replace)
 
     def on_paste(title, date, text, progress=gr.Progress()):
         return handlers.add_pasted(service, title, date, text, _progress(progress))
@@ -173,7 +173,10 @@ def _wire_adding(gr, service: handlers.Service, add: SimpleNamespace, refresh, v
 
 def _progress(progress):
     def update(stage: str, done: int, total: int) -> None:
-        progress((done, total), desc=f"{stage} {done}/{total}")
+        if not total:  # a wait without steps: "Another process is changing this collection ...; waiting"
+            progress((0, None), desc=stage, unit="")
+        else:
+            progress((done, total), desc=f"{stage} {done}/{total}")
 
     return update
 
@@ -183,7 +186,7 @@ def launch(service: handlers.Service, host: str = "127.0.0.1", port: int = 7860,
     """Serve the page at once, then index the collection and load the models in the background: the page says
     how far it is, and questions asked meanwhile are kept and answered once it is ready. ``block``: report the
     start in the terminal (a collection that cannot be indexed ends it with the error), then serve until stopped."""
-    _check_exposure(host, auth)
+    _check_exposure(host, auth, share)
     early = open_early(host, port) if block else None  # the address answers while Gradio is imported
     demo = serve(service, host, port, share, auth, block=False, early=early)
     service.start_in_background()
@@ -217,7 +220,7 @@ def serve(service: handlers.Service, host: str = "127.0.0.1", port: int = 7860, 
           auth: str | None = None, block: bool = True, early: EarlyPage | None = None):
     """Serve the page: one generation at a time (the rest wait in Gradio's queue). ``early``: the placeholder
     on the port, closed just before Gradio takes it."""
-    creds = _check_exposure(host, auth)
+    creds = _check_exposure(host, auth, share)
     demo = create_app(service)
     demo.queue(default_concurrency_limit=1, max_size=64)
     if early is not None:
@@ -227,11 +230,15 @@ def serve(service: handlers.Service, host: str = "127.0.0.1", port: int = 7860, 
     return demo
 
 
-def _check_exposure(host: str, auth: str | None) -> tuple[str, str] | None:
-    """Non-loopback hosts need ``user:password``."""
+def _check_exposure(host: str, auth: str | None, share: bool = False) -> tuple[str, str] | None:
+    """Non-loopback hosts and public links need ``user:password``."""
+    if share and not auth:
+        raise RagError("A public link (--share) makes the page reachable from the whole internet; give a password "
+                       "with --auth-file FILE holding user:password (or RAG_AUTH=user:password), or leave out --share.")
     if host not in LOOPBACK and not auth:
         raise RagError(f"Listening on {host} makes the page reachable from other machines; give a password "
-                       f"with --auth user:password (or use --host 127.0.0.1).")
+                       f"with --auth-file FILE holding user:password (or RAG_AUTH=user:password, or --auth "
+                       f"user:password), or use --host 127.0.0.1.")
     creds = None
     if auth:
         user, sep, password = auth.partition(":")

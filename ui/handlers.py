@@ -1,6 +1,7 @@
 """What the page does, as plain functions over a ``rag.service.Service``; ``ui.app`` only wires them to Gradio."""
 from __future__ import annotations
 
+import contextvars
 import threading
 from pathlib import Path
 from typing import Iterator
@@ -9,7 +10,7 @@ from core.dates import is_iso
 from core.errors import ModelError, RagError
 from core.records import Answer
 from core.settings import Settings, uploads_dir
-from rag.service import Added, Found, Service, error_payload
+from rag.service import WAITING, Added, Found, Service, error_payload
 from ui import render
 
 
@@ -182,6 +183,30 @@ def add_files(service: Service, paths: list[str] | None, progress=None, replace:
         return _added_message(service.add_files([Path(p) for p in paths], progress, replace))
     except RagError as exc:
         return f"⚠️ {render.esc(str(exc))}"
+
+
+def add_files_live(service: Service, paths: list[str] | None, progress=None, replace: bool = False
+                   ) -> Iterator[str]:
+    """``add_files`` for the page: yields "⏳ Another process is changing this collection ..." while it waits for
+    another writer (``rag add`` in a terminal), then the outcome."""
+    waiting, result = threading.Event(), []
+
+    def report(stage: str, done: int, total: int) -> None:
+        if not total:
+            waiting.set()
+        if progress:
+            progress(stage, done, total)
+
+    ctx = contextvars.copy_context()  # the request's context: its progress bar
+    adding = threading.Thread(target=ctx.run, args=(lambda: result.append(add_files(service, paths, report,
+                                                                                    replace)),), daemon=True)
+    adding.start()
+    while adding.is_alive():
+        adding.join(0.2)
+        if waiting.is_set() and adding.is_alive():
+            waiting.clear()
+            yield f"⏳ {render.esc(WAITING)}"
+    yield result[0] if result else "⚠️ The files could not be added; try again."
 
 
 def add_pasted(service: Service, title: str, date: str, text: str, progress=None) -> str:
