@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from core.dates import MONTHS, DateRef, article_matches, event_dates, find_dates, text_mentions
-from core.records import Evidence
+from core.records import Evidence, SentenceVerdict
 from core.text import name_tokens, tokenize
 
 _MONTH_ABBR = {m[:3]: m for m in MONTHS} | {"sept": "september"}
@@ -80,3 +81,55 @@ def _swapped_roles(claim: str, evidence: str) -> str:
 
 # a year counts as a time constraint after a time word ("in 2019", "the 2018 World Cup"), not inside a title
 # ("Wonder Woman 1984")
+
+
+_HOW_MANY = re.compile(r"\bhow many\s+([^?]*)", re.I)
+_NOT_NOUN = frozenset("did do does were was are is have has had will would can could in on at of from for with "
+                      "during after before by to that who which".split())
+
+
+def counted_words(question: str) -> tuple[str, ...]:
+    """What a "How many ...?" question counts, up to its verb: "How many Myanmar soldiers marched ...?" ->
+    ("myanmar", "soldier")."""
+    m = _HOW_MANY.search(question)
+    words = []
+    for w in (m.group(1).split() if m else []):
+        w = w.strip(",.;:").lower()
+        if w in _NOT_NOUN or (w.endswith("ed") and words):
+            break
+        words.append(w)
+        if (w.endswith("s") and not w.endswith("ss")) or w in _PLURALS:  # the head noun: "foreign countries sent"
+            break
+    return tuple(tokenize(" ".join(words[:4])))
+
+
+_PLURALS = frozenset("people personnel staff children men women police crew".split())
+
+
+def counted_near(claim: str, evidence: str, counted: tuple[str, ...]) -> str:
+    """Each number of a count's claim counts what the question counts: the counted noun follows it within four
+    words in the evidence sentence ("10 agreements", "522 of the 650 sitting MPs") or stands right before it
+    ("votes: 325"). "13" for "How many Myanmar soldiers ...?" against "soldiers from 13 foreign countries" counts
+    countries ("" when it holds, else the reason)."""
+    words = [str(_NUMBERS.index(w)) if w in _NUMBERS else w for w in re.findall(r"[a-z0-9]+", evidence.lower())]
+    noun = [w for w in counted if w not in ("many", "much")][-1:]  # the head noun: "soldier"
+    for n in (w for w in tokenize(claim) if w[0].isdigit()):
+        at = [i for i, w in enumerate(words) if w == n]
+        near = [t for i in at for t in words[i + 1:i + 6] + words[max(0, i - 1):i]]
+        if noun and at and not any(t.startswith(noun[0][:5]) for t in near):
+            return f"{n} does not count {noun[0]} in the evidence"
+    return ""
+
+
+_NUMBERS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+            "sixteen seventeen eighteen nineteen twenty").split()
+
+
+def counted_claims(question: str, checked: list[SentenceVerdict]) -> list[SentenceVerdict]:
+    """A count's supported claims whose number counts something else, withdrawn with the reason."""
+    counted = counted_words(question)
+    out = []
+    for c in checked:
+        why = counted_near(c.text, c.evidence, counted) if c.claim and c.supported and counted else ""
+        out.append(replace(c, supported=False, reason=why) if why else c)
+    return out

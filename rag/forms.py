@@ -30,6 +30,7 @@ class Plan:
     instruction: str = ""  # added after the question (the cached instructions never change)
     answer_scale: float = 1.0  # the answer's token limit, as a multiple of Settings.max_tokens (256: 320 for 1.25)
     verdict: bool = False  # yes/no: the leading Yes/No is checked through the sentence that follows it
+    counted: bool = False  # a count: the claim's number must count what the question counts (claimrules)
     note_withheld: bool = True  # end with "The articles do not state the rest ..." when a claim was left out
 
     def evidence_tokens(self, base: int) -> int:
@@ -42,7 +43,7 @@ class Plan:
 _SEVERAL = "Answer in three to five short sentences, each ending with the number of its passage."
 PLANS = {
     "fact": Plan("fact"),
-    "count": Plan("count", instruction="Give the number, and what it counts."),
+    "count": Plan("count", counted=True, instruction="Give the number, and what it counts."),
     "yesno": Plan("yesno", budget=1.2, verdict=True,
                   instruction="Begin with Yes or No, then give the fact from the passages that shows it."),
     "list": Plan("list", budget=1.5, search_k=10, instruction="Give every item the passages name."),
@@ -59,6 +60,7 @@ PLANS = {
                                 "newest last. Each sentence ends with the number of its passage."),
 }
 
+_SUMMARISE = r"^\W*(?:please\s+)?(?:summari[sz]e|give (?:me )?(?:a |an )?(?:summary|overview|gist)"
 # (form, pattern, a question it decides): the first match wins, so the narrower rules come first
 RULES: tuple[tuple[str, re.Pattern, str], ...] = (
     ("timeline", re.compile(r"\btime\s?line\b|\bchronolog|\bin (?:chronological )?order\b|\bsequence of events\b|"
@@ -72,11 +74,10 @@ RULES: tuple[tuple[str, re.Pattern, str], ...] = (
                            r"\b(?:later|earlier|newer|older|first|second) (?:\w+ )?(?:article|report|story)\b|"
                            r"\b(?:19|20)\d\d\b[^?]*,? and (?:in |from |by )?(?:19|20)\d\d\b", re.I),
      "How do the 2021 and 2025 reports differ on arms deliveries?"),
-    ("summary", re.compile(r"^\W*(?:please\s+)?(?:summari[sz]e|give (?:me )?(?:a |an )?(?:summary|overview|gist)|"
-                           r"what is the gist)\b.*\b(?:the|this|that) (?:article|report|story|piece)\b(?!s)", re.I),
+    ("summary", re.compile(rf"{_SUMMARISE}|what is the gist)\b.*\b(?:the|this|that) (?:article|report|story|piece)"
+                           r"\b(?!s)", re.I),
      "Summarise the article about the parade in Moscow."),
-    ("topic", re.compile(r"^\W*(?:please\s+)?(?:summari[sz]e|give (?:me )?(?:a |an )?(?:summary|overview|gist)|"
-                         r"overview\b|what (?:do|does) the (?:articles?|reports?|coverage) say\b|"
+    ("topic", re.compile(rf"{_SUMMARISE}|overview\b|what (?:do|does) the (?:articles?|reports?|coverage) say\b|"
                          r"tell me (?:everything |all )?(?:about|what)|what is known about)", re.I),
      "What do the articles say about nuclear cooperation?"),
     ("count", re.compile(r"^\W*(?:(?:in|on|at|during) [^?]*?,\s*)?how many\b|\bthe number of\b|"

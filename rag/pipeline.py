@@ -16,7 +16,7 @@ from embeddings.backends import open_store
 from embeddings.store import Index
 from embeddings.embedder import LazyEmbedder, embed_texts
 from embeddings.ingest import IngestReport
-from rag import cite, evidence, lists, timeline, verdict
+from rag import cite, claimrules, evidence, lists, timeline, verdict
 from rag.forms import PLANS, Plan, plan_for
 from rag.judge import Ask, apply as judge_claims, judge_messages
 from rag.llm import LLM, Usage, load_llm
@@ -273,6 +273,8 @@ def check_draft(question: str, raw: str, found: tuple[Evidence, ...], similarity
         checked = [replace(c, supported=True, support=0.0, recited=False, reason="not checked") for c in checked]
     elif judge is not None:
         checked = judge_claims(checked, judge)
+    if check and plan.counted:
+        checked = claimrules.counted_claims(question, checked)
     claims = [c for c in checked if c.claim]
     if not claims or not any(c.supported for c in claims):
         detail = ("the model found no answer in the passages" if not claims or cite.is_refusal(raw)

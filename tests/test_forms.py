@@ -188,3 +188,11 @@ def test_a_timeline_end_to_end_is_dated_ordered_and_quoted(seed_engine):
     docs = seed_engine.index.documents
     for t, c in zip(a.timeline, a.citations):
         assert c.marker == t.marker and docs[c.source].text[c.start:c.end] == c.quote
+
+
+def test_a_count_must_count_what_the_question_counts():
+    found = ev("Soldiers from 13 foreign countries marched with 115 Russian sailors on board the cruiser.")
+    assert checked("How many foreign countries sent soldiers?", "13 countries [1].", found).text.startswith("13")
+    c = checked("How many soldiers marched?", "13 [1].", found)
+    assert c.refused and "13 does not count soldier" in c.sentences[0].reason, c
+    assert not checked("How many Russian sailors were on board?", "115 [1].", found).refused
