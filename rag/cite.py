@@ -203,6 +203,14 @@ _META = re.compile(r"^\W*(?:(?:this|that|it|which) (?:is|was) (?:stated|mentione
                    r"reports?|indicates?|provides?)(?! that\b)|(?:as )?(?:stated|mentioned|shown) in (?:the )?passage)", re.I)
 
 
+_LABEL = re.compile(r"^\W*(?:facts?|evidence|source|quote|answer)(?: from)?(?: the)?(?: passages?)?\s*(?:\[\d+\])?\s*:\s*", re.I)
+
+
+def unlabelled(sentence: str) -> str:
+    """"Fact from passage [2]: So far, ..." -> "So far, ..."."""
+    return _LABEL.sub("", sentence, count=1)
+
+
 def is_meta(sentence: str) -> bool:
     """"This is stated in passage [2] from ..." says where, not what: no claim, left out of the answer."""
     return bool(_META.match(sentence))

@@ -264,7 +264,8 @@ def check_draft(question: str, raw: str, found: tuple[Evidence, ...], similarity
     then says so (where the plan says it matters). A yes/no question's leading "Yes"/"No" is kept only when a
     supported claim about the question follows it (``rag.verdict``)."""
     said = verdict.split(raw) if plan.verdict else verdict.Verdict("", raw)
-    sentences = [x for x in cite.split_answer(said.rest) if not cite.is_meta(x.text)]
+    sentences = [replace(x, text=cite.unlabelled(x.text)) for x in cite.split_answer(said.rest)
+                 if not cite.is_meta(x.text)]
     if not sentences or raw.strip(" .").upper() == cite.NOT_FOUND:
         return _declined(NO_ANSWER, closest, (), "the model found no answer in the passages")
     checked = cite.check_sentences(sentences, found, question, similarity, threshold, recite=check, skip=skip,
@@ -280,6 +281,8 @@ def check_draft(question: str, raw: str, found: tuple[Evidence, ...], similarity
         detail = ("the model found no answer in the passages" if not claims or cite.is_refusal(raw)
                   else "no sentence of the draft answer is stated in the passages, so it was withheld")
         return _declined(NO_ANSWER, closest, tuple(checked), detail)
+    if said.word and check and verdict.contradicted(question, said, checked):  # "Yes, China balked at it"
+        said = verdict.Verdict("", said.rest)  # the fact stands without the yes/no it contradicts
     if said.word and check and not verdict.proven(question, checked):
         return _declined(NO_ANSWER, closest, tuple(checked),
                          f"no supported sentence about the question shows the '{said.word}'")

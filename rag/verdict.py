@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from core.records import SentenceVerdict
-from core.text import tokenize
+from core.text import negated, tokenize
 from rag.cite import _in
 
 _VERDICT = re.compile(r"^\s*(yes|no)\b\s*([,.:;!—–-]*)\s*", re.I)
@@ -50,6 +50,13 @@ def about(question: str, claim: SentenceVerdict) -> bool:
 def proven(question: str, checked: list[SentenceVerdict]) -> bool:
     """A supported claim about the question follows the verdict word."""
     return any(c.claim and c.supported and about(question, c) for c in checked)
+
+
+def contradicted(question: str, verdict: Verdict, checked: list[SentenceVerdict]) -> bool:
+    """A "Yes" whose first supported claim says no where the question does not: "Did China recognise it? Yes,
+    China balked at doing so." The claim is kept, the "Yes" is not."""
+    first = next((c for c in checked if c.claim and c.supported), None)
+    return verdict.word == "Yes" and first is not None and negated(first.text) and not negated(question)
 
 
 def render(verdict: Verdict, text: str) -> str:

@@ -196,3 +196,14 @@ def test_a_count_must_count_what_the_question_counts():
     c = checked("How many soldiers marched?", "13 [1].", found)
     assert c.refused and "13 does not count soldier" in c.sentences[0].reason, c
     assert not checked("How many Russian sailors were on board?", "115 [1].", found).refused
+
+
+def test_a_yes_its_own_sentence_contradicts_is_dropped_and_the_fact_kept():
+    c = checked("Did Iceland sign the fishing deal at once?", "Yes, even Iceland balked at the fishing deal [1].")
+    assert not c.refused and c.text.lower().startswith("even iceland balked"), c
+
+
+def test_a_label_before_the_fact_is_not_part_of_the_claim():
+    c = checked("Was the ferry Nordlys ranked in the safety survey?",
+                "Yes\nFact from passage [3]: The ferry Nordlys was ranked third in the safety survey.")
+    assert not c.refused and c.text.startswith("Yes") and "Fact from" not in c.text, c
