@@ -138,11 +138,10 @@ RULES = ("numbers", "names", "question_names", "dates", "roles", "novelty")  # e
 
 
 def rules(claim: str, question: str, ev: Evidence, article: set[str] = frozenset(),
-          skip: frozenset[str] = frozenset(), verdict: bool = False, elsewhere: set[str] = frozenset()) -> str:
+          skip: frozenset[str] = frozenset(), verdict: bool = False) -> str:
     """Why ``ev`` does not state ``claim`` ("" when it may): the hard rules of the module docstring.
     ``article``: the words of the same article (its evidence items, titles and dates; its whole text where the
-    caller has it), where the question's names must be. ``verdict``: the question asks yes or no. ``elsewhere``:
-    the words of every article of the evidence."""
+    caller has it), where the question's names must be. ``verdict``: the question asks yes or no."""
     have = evidence_words(ev)
     have |= {str(_NUMBER_WORDS.index(w)) for w in have if w in _NUMBER_WORDS}
     words = [str(_NUMBER_WORDS.index(w)) if w in _NUMBER_WORDS else w for w in tokenize(claim)]
@@ -159,9 +158,8 @@ def rules(claim: str, question: str, ev: Evidence, article: set[str] = frozenset
             return f"{n} not in evidence"
     names = question_names(question) if "question_names" not in skip else []
     absent = [name for name in names if not any(_in(n, article | have) or _misspelt(n, article | have) for n in name)]
-    if absent and not (len(absent) == 1 < len(names) and any(_in(n, elsewhere) for n in absent[0])):
-        return f"the question's {' '.join(absent[0])} is not in evidence"  # one of several may be the reader's
-        # own name for it, used by another article of the evidence ("Chequers" for "a proposal" of July 2018)
+    if absent:
+        return f"the question's {' '.join(absent[0])} is not in evidence"
     timed = time_constraints(question) if "dates" not in skip else []
     if timed and not any(_date_holds(ev, d) for d in timed):  # one of them: "the March 2025 visit, after the
         return f"{timed[0].label()} does not hold for the evidence"  # 2021 coup" dates two events
@@ -237,10 +235,9 @@ Similarity = Callable[[list[str], list[int]], list[list[float]]]  # (sentences, 
 
 
 def _judge(claim: str, question: str, ev: Evidence, article: set[str], cos: float | None,
-           threshold: float, skip: frozenset[str], verdict: bool = False,
-           elsewhere: set[str] = frozenset()) -> tuple[float, str]:
+           threshold: float, skip: frozenset[str], verdict: bool = False) -> tuple[float, str]:
     """(support, reason): support is 0 when a rule fails; reason says why it is (not) enough."""
-    why = rules(claim, question, ev, article, skip, verdict, elsewhere)
+    why = rules(claim, question, ev, article, skip, verdict)
     if why:
         return 0.0, why
     lex = lexical_support(claim, f"{ev.title} {human_date(ev.date)} {ev.text}")
@@ -267,7 +264,6 @@ def check_sentences(sentences: Sequence[Sentence], evidence: Sequence[Evidence],
             evidence_words(ev))
     claims = [i for i, s in enumerate(sentences) if has_claim(s.text)]
     cos = similarity([sentences[i].text for i in claims], list(range(n))) if similarity and claims and n else None
-    everywhere = set().union(*articles.values()) if articles else set()
     out = []
     for s_idx, s in enumerate(sentences):
         valid = tuple(m for m in s.markers if 1 <= m <= n)
@@ -276,8 +272,7 @@ def check_sentences(sentences: Sequence[Sentence], evidence: Sequence[Evidence],
             out.append(SentenceVerdict(s.text, valid, True, False, False, dropped, 1.0))
             continue
         row = cos[claims.index(s_idx)] if cos is not None else None
-        judge = partial(_judge, s.text, question, threshold=threshold, skip=skip, verdict=verdict,
-                        elsewhere=everywhere)
+        judge = partial(_judge, s.text, question, threshold=threshold, skip=skip, verdict=verdict)
         judged = {m: judge(evidence[m - 1], articles[evidence[m - 1].source], row[m - 1] if row else None)
                   for m in range(1, n + 1)}
         v = _verdict(s, valid, dropped, judged, evidence, recite)

@@ -67,10 +67,11 @@ RULES: tuple[tuple[str, re.Pattern, str], ...] = (
                             r"\bstep by step\b|\bhow did .* (?:develop|evolve|unfold|change)\b|^\W*trace\b|"
                             r"\bover (?:time|the years|the period)\b", re.I),
      "Give me a timeline of the junta leader's trips abroad."),
-    ("compare", re.compile(r"\bcompare\b|\bcomparison\b|\bdiffer(?:ent|ence|s)?\b|\bchanged?\b.*\bbetween\b|"
+    ("compare", re.compile(r"\bcompare\b|\bcomparison\b|\bdiffer(?:ence|s)?\b|\bchanged?\b.*\bbetween\b|"
                            r"\bversus\b|\bvs\.?\s|\bfrom (?:19|20)\d\d and (?:from )?(?:19|20)\d\d\b|"
                            r"\b(?:19|20)\d\d (?:and|versus|compared with) (?:19|20)\d\d\b|"
-                           r"\b(?:earlier|older) and (?:later|newer|recent)\b|\b(?:agree|disagree|contradict)\b|"
+                           r"\b(?:earlier|older) and (?:later|newer|recent)\b|"
+                           r"\b(?:articles?|reports?|stories|sources|accounts)\b[^?]*\b(?:agree|disagree|contradict)\b|"
                            r"\b(?:later|earlier|newer|older|first|second) (?:\w+ )?(?:article|report|story)\b|"
                            r"\b(?:19|20)\d\d\b[^?]*,? and (?:in |from |by )?(?:19|20)\d\d\b", re.I),
      "How do the 2021 and 2025 reports differ on arms deliveries?"),

@@ -38,6 +38,9 @@ def test_each_word_rule_decides_its_own_example(form, pattern, example):
     ("What was the mayor's position in 2019, and in 2023?", "compare"),
     ("What does the later article add about the tunnel?", "compare"),
     ("Who opened the bridge?", "fact"),
+    ("Which harbour did Norway agree to help rebuild?", "fact"),  # "agree" is no comparison
+    ("Did Norway agree to the quota?", "yesno"),
+    ("Do the two reports agree on the toll?", "compare"),
 ])
 def test_fresh_questions_get_their_form(question, form):
     assert forms.form_of(question) == form
