@@ -43,7 +43,7 @@ class Plan:
 _SEVERAL = "Answer in three to five short sentences, each ending with the number of its passage."
 PLANS = {
     "fact": Plan("fact"),
-    "count": Plan("count", counted=True, instruction="Give the number, and what it counts."),
+    "count": Plan("count", counted=True),  # "Give the number, and what it counts." made answers terse: "6 elephants"
     "yesno": Plan("yesno", budget=1.2, verdict=True,
                   instruction="Begin with Yes or No, then give the fact from the passages that shows it."),
     "list": Plan("list", budget=1.5, search_k=10, instruction="Give every item the passages name."),
