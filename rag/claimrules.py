@@ -107,13 +107,16 @@ _PLURALS = frozenset("people personnel staff children men women police crew".spl
 
 
 def counted_near(claim: str, evidence: str, counted: tuple[str, ...]) -> str:
-    """Each number of a count's claim counts what the question counts: the counted noun follows it within four
-    words in the evidence sentence ("10 agreements", "522 of the 650 sitting MPs") or stands right before it
-    ("votes: 325"). "13" for "How many Myanmar soldiers ...?" against "soldiers from 13 foreign countries" counts
-    countries ("" when it holds, else the reason)."""
+    """A count's one number counts what the question counts: where the evidence sentence names the counted noun,
+    it follows the number within five words ("10 agreements", "522 of the 650 sitting MPs") or stands right before
+    it ("votes: 325"). "13" for "How many Myanmar soldiers ...?" against "soldiers from 13 foreign countries"
+    counts countries ("" when it holds or cannot be told, else the reason)."""
     words = [str(_NUMBERS.index(w)) if w in _NUMBERS else w for w in re.findall(r"[a-z0-9]+", evidence.lower())]
     noun = [w for w in counted if w not in ("many", "much")][-1:]  # the head noun: "soldier"
-    for n in (w for w in tokenize(claim) if w[0].isdigit()):
+    numbers = [w for w in tokenize(claim) if w[0].isdigit()]
+    if len(numbers) != 1 or not noun or not any(w.startswith(noun[0][:5]) for w in words):
+        return ""  # "522 for, 13 against" counts one thing twice; "331 cases" for "incidents" cannot be told
+    for n in numbers:
         at = [i for i, w in enumerate(words) if w == n]
         near = [t for i in at for t in words[i + 1:i + 6] + words[max(0, i - 1):i]]
         if noun and at and not any(t.startswith(noun[0][:5]) for t in near):

@@ -1,7 +1,7 @@
 """The README's picture: the real page answering a question, its first citation opened in the Sources panel with
 the quoted sentence highlighted. Headless Debian chromium through Playwright.
 
-    .venv/bin/python scripts/screenshot.py [--out docs/img/cited-answer.png] [--model tiny]
+    .venv/bin/python scripts/screenshot.py [--out docs/img/cited-answer.png] [--model tiny] [--question Q ...]
 
 The model is the default one when it is installed, else the tiny test model (or the one ``--model`` names).
 The page is served as ``rag chat`` serves it, over the shipped articles with a fresh index in a temporary folder.
@@ -37,7 +37,7 @@ def model_choice(given: str | None) -> str:
         return "tiny"
 
 
-def shoot(out: Path, model: str, port: int = 7897) -> str:
+def shoot(out: Path, model: str, port: int = 7897, questions: list[str] = QUESTIONS) -> str:
     """Serve the page, ask until an answer cites, open its first citation, save the PNG; returns the answer."""
     from playwright.sync_api import sync_playwright
 
@@ -56,7 +56,7 @@ def shoot(out: Path, model: str, port: int = 7897) -> str:
             page = browser.new_page(viewport={"width": 1360, "height": 900})
             page.goto(f"http://127.0.0.1:{port}/")
             answer = ""
-            for question in QUESTIONS:
+            for question in questions:
                 page.locator("#question textarea").fill(question)
                 page.locator("#question textarea").press("Enter")
                 page.wait_for_function(FINAL, timeout=240_000)
@@ -84,10 +84,11 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "img" / "cited-answer.png")
     p.add_argument("--model", help="a GGUF file or 'tiny' (default: the default model if installed, else tiny)")
     p.add_argument("--port", type=int, default=7897)
+    p.add_argument("--question", action="append", help="ask this instead (repeat for more; the first cited is shown)")
     args = p.parse_args()
     os.environ.setdefault("RAG_DATA_DIR", tempfile.mkdtemp())
     model = model_choice(args.model)
-    answer = shoot(args.out, model, args.port)
+    answer = shoot(args.out, model, args.port, args.question or QUESTIONS)
     print(f"{args.out} ({model or 'default model'}): {answer[:200]}")
 
 

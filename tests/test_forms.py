@@ -199,6 +199,7 @@ def test_a_count_must_count_what_the_question_counts():
     c = checked("How many soldiers marched?", "13 [1].", found)
     assert c.refused and "13 does not count soldier" in c.sentences[0].reason, c
     assert not checked("How many Russian sailors were on board?", "115 [1].", found).refused
+    assert not checked("How many ratings were on board?", "115 [1].", found).refused  # the evidence says sailors
 
 
 def test_a_yes_its_own_sentence_contradicts_is_dropped_and_the_fact_kept():
