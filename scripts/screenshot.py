@@ -55,11 +55,12 @@ def shoot(out: Path, model: str, port: int = 7897, questions: list[str] = QUESTI
                                         args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
             page = browser.new_page(viewport={"width": 1360, "height": 900})
             page.goto(f"http://127.0.0.1:{port}/")
+            # the page's first request has come back: its events are wired (a question typed sooner can be lost)
+            page.get_by_text("Answers come only from the collection").first.wait_for(timeout=240_000)
             answer = ""
             for question in questions:
-                page.locator("#question textarea").fill(question)
-                page.locator("#question textarea").press("Enter")
-                page.wait_for_function(FINAL, timeout=240_000)
+                _ask(page, question)
+                _wait_answer(page)
                 page.wait_for_timeout(500)
                 last = page.locator("#chat .message").last
                 answer = last.inner_text()
@@ -67,6 +68,7 @@ def shoot(out: Path, model: str, port: int = 7897, questions: list[str] = QUESTI
                     last.locator("a.cite").first.click()
                     break
                 page.locator("button", has_text="New conversation").click()
+                page.wait_for_function("() => !document.querySelector('#chat .message')")
             page.wait_for_timeout(1700)  # the opened source's flash fades; its highlighted quote stays
             page.evaluate("window.scrollTo(0, 0)")
             out.parent.mkdir(parents=True, exist_ok=True)
@@ -77,6 +79,34 @@ def shoot(out: Path, model: str, port: int = 7897, questions: list[str] = QUESTI
         service.stop_warming()
         demo.close()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _ask(page, question: str) -> None:
+    """Type and send a conversation's first question; sent again once if the page has not shown it in 60 s."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    shown = "() => document.querySelectorAll('#chat .message.user').length > 0"
+    for _ in range(2):
+        page.locator("#question textarea").fill(question)
+        page.locator("#question textarea").press("Enter")
+        try:
+            page.wait_for_function(shown, timeout=60_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    raise SystemExit(f"The page did not take the question {question!r}: sent twice, shown neither time.")
+
+
+def _wait_answer(page) -> None:
+    """Until the last chat message is a finished answer; on a timeout, say what the page showed instead."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(FINAL, timeout=240_000)
+    except PlaywrightTimeout:
+        shown = page.evaluate("() => [...document.querySelectorAll('#chat .message, #status')]"
+                              ".map(e => e.className + ': ' + e.innerText.slice(0, 300))")
+        raise SystemExit("No finished answer within 240 s; the page showed:\n" + "\n".join(shown)) from None
 
 
 def main() -> None:
