@@ -65,7 +65,8 @@ def strip_markers(text: str) -> str:
 
 def split_answer(answer: str) -> list[Sentence]:
     """Answer text -> sentences with their markers. Markers right after a full stop belong to the sentence
-    before it: "Ten deals. [1] Signed in March [2]." -> [("Ten deals.", (1,)), ("Signed in March.", (2,))]."""
+    before it: "Ten deals. [1] Signed in March [2]." -> [("Ten deals.", (1,)), ("Signed in March.", (2,))]; one
+    that opens a line is the line's: "Deals:\n[1] Ten deals." -> [("Deals:", ()), ("Ten deals.", (1,))]."""
     out: list[list] = []
     for s, e in sentence_spans(answer):
         seg = answer[s:e]
@@ -73,7 +74,8 @@ def split_answer(answer: str) -> list[Sentence]:
             continue
         seg = re.sub(r"^\s*(?:[-*•]|#+|\d{1,2}[.)])\s+", "", seg)
         lead = _LEADING_MARKERS.match(seg)
-        if lead and parse_markers(lead.group(0)):
+        opens_line = s == 0 or answer[:s].rstrip(" \t").endswith("\n")
+        if lead and parse_markers(lead.group(0)) and not (opens_line and re.search(r"\w", seg[lead.end():])):
             if out:
                 out[-1][1].extend(parse_markers(lead.group(0)))
                 seg = seg[lead.end():]
@@ -215,8 +217,9 @@ def is_meta(sentence: str) -> bool:
 
 
 def has_claim(sentence: str) -> bool:
-    """Sentences with content words make claims; "Yes." or a refusal does not need a source."""
-    return bool(tokenize(sentence)) and not is_refusal(sentence)
+    """Sentences with content words make claims; "Yes.", a refusal or a list's lead-in ("Ships that called:")
+    does not need a source."""
+    return bool(tokenize(sentence)) and not is_refusal(sentence) and not sentence.rstrip().endswith(":")
 
 
 def best_quote(sentence: str, text: str) -> tuple[int, int]:

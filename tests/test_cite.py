@@ -39,6 +39,10 @@ def test_parse_markers(fragment, expected):
     ("1. Ten deals [1].\n2. Six elephants [2].", [("Ten deals.", (1,)), ("Six elephants.", (2,))]),
     ("- Ten deals [1]\n- Six elephants [2]", [("Ten deals", (1,)), ("Six elephants", (2,))]),
     ("Line one [1]\nLine two [2]", [("Line one", (1,)), ("Line two", (2,))]),
+    # a marker opening a line is that line's: the list style "[1] item" (it shifted every item's marker by one)
+    ("Ships that called:\n[1] The Varyag.\n[2] The Admiral Tributs.",
+     [("Ships that called:", ()), ("The Varyag.", (1,)), ("The Admiral Tributs.", (2,))]),
+    ("Ten deals.\n[1]\nSix elephants [2].", [("Ten deals.", (1,)), ("Six elephants.", (2,))]),
 ])
 def test_split_answer(answer, expected):
     assert [(s.text, s.markers) for s in cite.split_answer(answer)] == expected
@@ -51,6 +55,14 @@ def test_split_answer(answer, expected):
 ])
 def test_is_refusal(text, refusal):
     assert cite.is_refusal(text) is refusal
+
+
+@pytest.mark.parametrize("sentence,claim", [
+    ("Ships that called at Yangon:", False), ("The agreements signed in March were:", False),
+    ("Ten agreements were signed.", True), ("Yes.", False), ("Russia said: we will help.", True),
+])
+def test_a_lead_in_to_a_list_makes_no_claim(sentence, claim):
+    assert cite.has_claim(sentence) is claim
 
 
 def test_lexical_support_counts_inflections():
