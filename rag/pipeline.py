@@ -183,7 +183,7 @@ def ask_stream(engine: Engine, question: str, history: list[tuple[str, str]] = (
     if retrieval.decline_reason:
         yield _answer(question, _declined(retrieval.decline_reason, bool(retrieval.hits), (),
                                           retrieval.decline_detail), retrieval, (),
-                      Timings(retrieval.seconds, found.seconds, total_s=found.seconds))
+                      Timings(retrieval.seconds, found.seconds, total_s=found.seconds), form=found.plan.form)
         return
     yield found
     plan = found.plan

@@ -178,6 +178,15 @@ def test_each_form_end_to_end_with_the_tiny_model(seed_engine):
 
 
 @pytest.mark.slow
+def test_a_declined_question_keeps_its_form(seed_engine):
+    from rag.pipeline import ask
+
+    a = ask(seed_engine, "Summarize the articles' coverage of Myanmar's relations with Norway.")
+    assert a.refused and "Norway" in a.answer  # declined before the model: no article names Norway
+    assert a.form == "topic" and a.to_json()["form"] == "topic"  # it said "fact" there
+
+
+@pytest.mark.slow
 def test_a_timeline_end_to_end_is_dated_ordered_and_quoted(seed_engine):
     from rag.pipeline import ask
 
