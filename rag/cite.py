@@ -7,6 +7,8 @@ A claim (an answer sentence) is checked against the evidence sentence it cites, 
   sentence names it, or the article is dated so and the sentence names no other month);
 - the claim adds something to the question (a restated question is no answer), and at least 2/3 of what it adds
   is in the evidence: "Six elephants were sent" adds "six", "sent"; "Myanmar gave six elephants" states only "six".
+  To a yes/no question a restatement is the answer ("No, Iceland did not sign the deal"), when the evidence
+  sentence says no where the claim does, and holds all but a sixth of the claim's words.
 Its support is ``0.6 * lexical + 0.4 * cosine`` (lexical: the share of its content words in the evidence); a
 claim passes the rules above with support >= 0.45. Worked example: "Ten agreements were signed in March 2025 [1]."
 for "What agreements were signed in March?" against "Myanmar and Russia signed 10 agreements in March 2025":
@@ -180,6 +182,9 @@ def rules(claim: str, question: str, ev: Evidence, article: set[str] = frozenset
         absent = [" ".join(n) for n in question_names(question) if not any(_in(w, have) for w in n)]
         if absent:  # "Moscow condemned it" restated from "the coup was internationally condemned"
             return f"restates the question; {absent[0]} is not in the evidence sentence"
+        unstated = [w for w in dict.fromkeys(words) if not _in(w, have)]
+        if len(unstated) > len(words) / 6:  # "Rosatom abandoned its plan" from "... Rosatom over its plans": 2 of 9
+            return f"restates the question; {', '.join(unstated[:3])} not in the evidence sentence"
     missing = [w for w in added if not _in(w, have)]
     if len(missing) > len(added) / 3:
         return f"{', '.join(missing[:3])} not in evidence"

@@ -17,6 +17,9 @@ from core.text import negated, tokenize
 from rag.cite import _in
 
 _VERDICT = re.compile(r"^\s*(yes|no)\b\s*([,.:;!—–-]*)\s*", re.I)
+_TRAILING = re.compile(r"(?:(?<=[.!?\]])\s+|\n\s*)(?:so|answer|the answer is|therefore|verdict)?[,:]?\s*(yes|no)\b"
+                       r"[.!]?\s*$", re.I)
+_HEDGE = re.compile(r"\b(?:may|might|could|would|(?:plan|threaten|intend|hope|want)(?:s|ed)? to)\b", re.I)
 ABOUT_SHARE = 1 / 3
 
 
@@ -31,8 +34,12 @@ class Verdict:
 
 def split(draft: str) -> Verdict:
     """"No, it was ranked third [1]." -> Verdict("No", "it was ranked third [1].", ", "); "Yes. He did [1]." ->
-    Verdict("Yes", "He did [1].", ". "); no verdict word -> Verdict("", draft)."""
+    Verdict("Yes", "He did [1].", ". "); a verdict after the fact leads too: "It was ranked third [1]. So: No."
+    -> Verdict("No", "It was ranked third [1].", ": "); no verdict word -> Verdict("", draft)."""
     m = _VERDICT.match(draft)
+    last = _TRAILING.search(draft) if not m else None
+    if last and draft[:last.start()].strip():
+        return Verdict(last.group(1).title(), draft[:last.start()].strip(), ": ")
     if not m or not draft[m.end():].strip():
         return Verdict("", draft) if not m else Verdict(m.group(1).title(), "")
     joiner = ", " if "," in m.group(2) or not m.group(2) else ". "
@@ -53,10 +60,18 @@ def proven(question: str, checked: list[SentenceVerdict]) -> bool:
 
 
 def contradicted(question: str, verdict: Verdict, checked: list[SentenceVerdict]) -> bool:
-    """A "Yes" whose first supported claim says no where the question does not: "Did China recognise it? Yes,
-    China balked at doing so." The claim is kept, the "Yes" is not."""
+    """A "Yes" whose first supported claim says no, or only may, where the question does not: "Did China
+    recognise it? Yes, China balked at doing so."; "Did Norway ban it? Yes, Norway may ban it." The claim is
+    kept, the "Yes" is not."""
     first = next((c for c in checked if c.claim and c.supported), None)
-    return verdict.word == "Yes" and first is not None and negated(first.text) and not negated(question)
+    if verdict.word != "Yes" or first is None:
+        return False
+    return any(said(first.text) and not said(question) for said in (negated, hedged))
+
+
+def hedged(text: str) -> bool:
+    """Only a possibility or a plan: "The parliament may veto the proposals" -> True."""
+    return bool(_HEDGE.search(text))
 
 
 def render(verdict: Verdict, text: str) -> str:
@@ -67,4 +82,5 @@ def render(verdict: Verdict, text: str) -> str:
     return f"{verdict.word}{verdict.joiner}{text}"
 
 
-_LOWER_OK = frozenset("it he she they the this that there his her their its a an even only".split())
+_LOWER_OK = frozenset("it he she they the this that there his her their its a an even only so in on at after before "
+                      "since during when while as both neither none not".split())  # "No, So far, ..." read oddly

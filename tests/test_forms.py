@@ -76,6 +76,22 @@ def test_a_restated_no_needs_a_no_in_the_evidence():
     assert c.refused, c  # the sentence says it reopened
 
 
+def test_a_restated_yes_needs_the_evidence_sentence_to_state_it():
+    c = checked("Did the port of Tromso close for good after the storm?",
+                "Yes, the port of Tromso closed for good after the storm [2].")
+    assert c.refused, c  # the sentence says it reopened: "close for good" is the question's, not the evidence's
+    c = checked("Did the port of Tromso reopen after the storm?", "Yes, the port of Tromso reopened after the storm [2].")
+    assert not c.refused and c.text.startswith("Yes, the port of Tromso reopened"), c
+
+
+def test_a_yes_to_what_only_may_happen_is_dropped_and_the_fact_kept():
+    found = ev("Norway may ban the trawlers from its fjords next year.")
+    c = checked("Did Norway ban the trawlers from its fjords?", "Yes, Norway may ban the trawlers next year [1].", found)
+    assert not c.refused and c.text.startswith("Norway may ban"), c
+    c = checked("Would Norway ban the trawlers?", "Yes, Norway may ban the trawlers next year [1].", found)
+    assert c.text.startswith("Yes"), c  # the question asks what may be
+
+
 def test_a_bare_or_unproven_verdict_is_declined():
     assert checked("Did the port of Tromso reopen?", "Yes.").refused
     c = checked("Did the port of Tromso reopen?", "Yes, this is stated in passage [2].")
@@ -220,3 +236,15 @@ def test_a_label_before_the_fact_is_not_part_of_the_claim():
     c = checked("Was the ferry Nordlys ranked in the safety survey?",
                 "Yes\nFact from passage [3]: The ferry Nordlys was ranked third in the safety survey.")
     assert not c.refused and c.text.startswith("Yes") and "Fact from" not in c.text, c
+
+
+@pytest.mark.parametrize("draft,shown", [
+    ("No, So far, the only leader he met is Tokayev [2].", "No, so far, the only leader he met is Tokayev [2]."),
+    ("No, Iceland balked [1].", "No, Iceland balked [1]."),
+    ("It was ranked third [3].\nSo: No.", "No: It was ranked third [3]."),  # a verdict after its fact leads
+])
+def test_the_verdict_reads_as_one_sentence(draft, shown):
+    from rag import verdict
+
+    said = verdict.split(draft)
+    assert verdict.render(said, said.rest) == shown
