@@ -66,10 +66,12 @@ class Evidence:
     text: str
     chunk_id: str
     score: float
+    when: str | None = None  # the date its line opens with, where it names none: "January 15, 2019 - ... It was"
 
     def to_json(self) -> dict:
         return {"source": self.source, "title": self.title, "date": self.date, "chunk_id": self.chunk_id,
-                "start": self.start, "end": self.end, "text": self.text, "score": round(self.score, 4)}
+                "start": self.start, "end": self.end, "text": self.text, "score": round(self.score, 4),
+                **({"when": self.when} if self.when else {})}
 
 
 @dataclass(frozen=True)

@@ -134,8 +134,9 @@ def question_names(question: str) -> list[tuple[str, ...]]:
 
 
 def evidence_words(ev: Evidence) -> set[str]:
-    """What the model saw of an evidence sentence: its text and its article's title and date."""
-    return set(tokenize(f"{ev.title} {human_date(ev.date)} {ev.date or ''}\n{ev.text}"))
+    """What the model saw of an evidence sentence: its text, its article's title and date, its line's date."""
+    when = f"{human_date(ev.when)} {ev.when}" if ev.when else ""
+    return set(tokenize(f"{ev.title} {human_date(ev.date)} {ev.date or ''} {when}\n{ev.text}"))
 
 
 RULES = ("numbers", "names", "question_names", "dates", "roles", "novelty")  # each can be left out (ablation)

@@ -49,13 +49,14 @@ def _one_edit(a: str, b: str) -> bool:
 
 def _date_holds(ev: Evidence, d) -> bool:
     """The evidence names the question's month/year (its own year or, when it gives none, its article's: "in March
-    this year" in an article of May 2025 is March 2025), or its article is dated so and it names no other one."""
+    this year" in an article of May 2025 is March 2025), or its line (``ev.when``) or else its article is dated so
+    and it names no other one."""
     if text_mentions(ev.text, d) or any(article_matches(x.iso, d) for x in event_dates(ev.text, ev.date)):
         return True
     named = find_dates(ev.text)
     other = any((d.month and x.month and x.month != d.month) or (d.year and x.year and x.year != d.year)
                 for x in named)
-    return article_matches(ev.date, d) and not other
+    return article_matches(ev.when or ev.date, d) and not other  # the date its line opens with, if any
 
 
 _ACTS = frozenset("gave sent sold bought won beat led paid took made told hit lost owned hired".split())

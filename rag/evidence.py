@@ -159,10 +159,12 @@ def _pack(cands: list[tuple[Hit, int, int]], scores: list[float], index: Index, 
         words = _joined(text[s:e])
         if any(words in other for other in said):
             continue
-        cost = count(text[s:e]) + count(header(h.chunk.title, h.chunk.date, 0, text[s:e]))
+        when = line_date(text, s, e, h.chunk.date)
+        cost = count(text[s:e]) + count(header(h.chunk.title, h.chunk.date, 0, text[s:e], when))
         if picked and used + cost > budget_tokens:
             continue
-        picked.append(Evidence(h.chunk.source, h.chunk.title, h.chunk.date, s, e, text[s:e], h.chunk.chunk_id, sc))
+        picked.append(Evidence(h.chunk.source, h.chunk.title, h.chunk.date, s, e, text[s:e], h.chunk.chunk_id, sc,
+                               when))
         said.append(words)
         used += cost
     return picked
@@ -176,7 +178,7 @@ def _specific(text: str, date: str | None) -> float:
 
 def _first_date(ev: Evidence) -> str:
     found = event_dates(ev.text, ev.date)
-    return found[0].iso if found else (ev.date or "")
+    return found[0].iso if found else (ev.when or ev.date or "")
 
 
 _ASKING = frozenset("summarize summarise summary article report reporting story piece coverage give tell main point "
@@ -208,14 +210,33 @@ def _whole(hit: Hit, index: Index) -> list[tuple[Hit, int, int]]:
             if len(doc.text[s:e].split()) >= _MIN_WORDS]
 
 
-def header(title: str, date: str | None, n: int = 0, text: str = "") -> str:
+def header(title: str, date: str | None, n: int = 0, text: str = "", when: str | None = None) -> str:
     """What the prompt writes above evidence sentence ``n``: '[2] From "Title" (March 2025):', or without a title
     the sentence already contains (a snippet titled with its own opening words): '[2] From an article (March
-    2025):'. Every sentence keeps its own header: under '[3] From the same article:' Qwen2.5-1.5B answered a
-    count with a passage number ("3 [2]") where the full header gave the count."""
+    2025):'; a sentence under a dated line adds its date: '... (March 2019), under 15 January 2019:'. Every
+    sentence keeps its own header: under '[3] From the same article:' Qwen2.5-1.5B answered a count with a
+    passage number ("3 [2]") where the full header gave the count."""
+    under = f", under {human_date(when)}" if when else ""
     if _repeats(title, text):
-        return f"[{n}] From an article ({human_date(date)}):\n"
-    return f'[{n}] From "{title}" ({human_date(date)}):\n'
+        return f"[{n}] From an article ({human_date(date)}){under}:\n"
+    return f'[{n}] From "{title}" ({human_date(date)}){under}:\n'
+
+
+_LINE_LEAD = re.compile(r"[ \t]*([^\n]{4,40}?)[ \t]*(?:\s[-–—]|:)\s")  # "January 15, 2019 - " / "May 20-22: "
+
+
+def line_date(text: str, s: int, e: int, article_date: str | None) -> str | None:
+    """The date that opens the line of ``text[s:e]`` (ISO, resolved against the article's date), when the sentence
+    names no date itself: in "January 15, 2019 - . Corbyn calls ... May's Brexit deal is defeated 432 votes to 202."
+    the second sentence -> "2019-01-15"; a line without a date at its start -> None."""
+    if event_dates(text[s:e], article_date):
+        return None
+    start = text.rfind("\n", 0, s) + 1
+    lead = _LINE_LEAD.match(text, start, s)
+    if not lead or len(lead.group(1).split()) > 6 or not find_dates(lead.group(1)):
+        return None
+    dates = event_dates(lead.group(1), article_date)
+    return dates[0].iso if dates else None
 
 
 def _repeats(title: str, text: str) -> bool:

@@ -26,7 +26,7 @@ def format_evidence(evidence: tuple[Evidence, ...] | list[Evidence]) -> str:
     """Evidence numbered [1]..[n], each under its article's title and date: '[2] From "Title" (March 2025):'.
     (A header per article with bare [n] lines costs ~10 tokens less a sentence, but Qwen2.5-1.5B then answers
     "NOT IN ARTICLES" to questions the sentences plainly answer.)"""
-    return "\n\n".join(header(ev.title, ev.date, n, ev.text) + " ".join(ev.text.split())
+    return "\n\n".join(header(ev.title, ev.date, n, ev.text, ev.when) + " ".join(ev.text.split())
                        for n, ev in enumerate(evidence, 1))
 
 

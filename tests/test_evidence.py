@@ -183,3 +183,38 @@ def test_a_when_question_ranks_the_sentence_with_the_date_higher(tmp_path, setti
     when, plain = ranked("When did the Kilifi harbour open?"), ranked("Did the Kilifi harbour open?")
     assert when.index(dated) < plain.index(dated)
     assert when.index(dated) < min(i for i, t in enumerate(when) if t.startswith(("The Kilifi", "Fishing")))
+
+
+FACTS = ("Port history\n\nMarch 3, 2018 - The port closes for repairs. Divers find a wreck under the pier. "
+         "Work stops for a week in April.\n\nJune 2019: The port reopens. Ferries return.\nThe mayor is pleased.")
+
+
+@pytest.mark.parametrize("sentence,when", [
+    ("Divers find a wreck", "2018-03-03"),  # the line's date, though the sentence names none
+    ("Work stops for a week", None),  # it names its own month
+    ("Ferries return", "2019-06"),
+    ("The mayor is pleased", None),  # its line opens with no date
+])
+def test_a_sentence_under_a_dated_line_has_that_date(sentence, when):
+    s = FACTS.index(sentence)
+    e = FACTS.index(".", s) + 1
+    assert evidence.line_date(FACTS, s, e, "2020-01") == when
+    if when:
+        assert evidence.header("Port history", "2020-01", 2, FACTS[s:e], when).endswith(
+            f"(January 2020), under {'3 March 2018' if when == '2018-03-03' else 'June 2019'}:\n")
+
+
+def test_a_date_of_the_question_holds_through_the_line_date():
+    from core.records import Evidence
+    from rag.pipeline import check_draft
+
+    text = "The deal is defeated 432 votes to 202, the worst defeat in a century."
+
+    def asked(when):
+        found = (Evidence("f", "Fast facts", "2019-03", 0, len(text), text, "f#0", 0.5, when),)
+        return check_draft("By what margin was the deal defeated in January 2019?", "432 votes to 202 [1].",
+                           found, None, 0.45)
+
+    assert not asked("2019-01-15").refused
+    assert asked("2019-02-10").refused  # the entry is of February: January does not hold
+    assert asked(None).refused  # only the article's March
