@@ -125,7 +125,7 @@ def select(question: str, query_vector: np.ndarray, hits: tuple[Hit, ...], index
     cands = article_candidates(question, hits, index) if plan.one_article else candidates(hits, index)
     if plan.dated:  # every dated sentence of the articles the best passages come from
         seen = list(dict.fromkeys(h.chunk.source for h in hits))[:TIMELINE_ARTICLES]
-        fine = [(c, _specific(index.documents[src].text[c[1]:c[2]], c[0].chunk.date)) for src in seen
+        fine = [(c, _specific_at(index.documents[src].text, c[1], c[2], c[0].chunk.date)) for src in seen
                 for c in _whole(next(h for h in hits if h.chunk.source == src), index)]
         cands = [c for c, f in fine if f]
     scores = score(question, query_vector, cands, index, embedder, dates)
@@ -174,6 +174,14 @@ def _specific(text: str, date: str | None) -> float:
     """How finely the sentence dates an event: 1 for a day ("June 20"), 0.8 a month, 0.55 a year, 0 none (a
     "since February 2021" is a point of reference, no event)."""
     return max(({10: 1.0, 7: 0.8}.get(len(d.iso), 0.55) for d in event_dates(text, date) if not d.since), default=0.0)
+
+
+def _specific_at(text: str, s: int, e: int, date: str | None) -> float:
+    """``_specific`` of ``text[s:e]``, or of the date its line opens with ("May 20-22: ... His trip is part of a
+    goodwill visit" -> 2021-05-20, a day: 1)."""
+    own = _specific(text[s:e], date)
+    when = line_date(text, s, e, date) if not own else None
+    return own or ({10: 1.0, 7: 0.8}.get(len(when), 0.55) if when else 0.0)
 
 
 def _first_date(ev: Evidence) -> str:

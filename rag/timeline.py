@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from core.dates import event_dates, find_dates
+from core.dates import EventDate, event_dates, find_dates
 from core.records import Evidence, SentenceVerdict, TimelineItem
 
 RELEVANT = 0.55  # an entry's evidence score against the best entry's
@@ -32,7 +32,8 @@ def items(question: str, evidence: tuple[Evidence, ...]) -> list[TimelineItem]:
     best = max((ev.score for ev in evidence), default=0.0)
     out = []
     for n, ev in enumerate(evidence, 1):
-        dates = [d for d in event_dates(ev.text, ev.date) if _holds(d.iso, question) and not d.since]
+        own = event_dates(ev.text, ev.date) or ([EventDate(ev.when)] if ev.when else [])  # or its line's date
+        dates = [d for d in own if _holds(d.iso, question) and not d.since]
         if not dates or ev.score < RELEVANT * best:
             continue
         text = _LEADING_DATE.sub("", " ".join(ev.text.split()), count=1)

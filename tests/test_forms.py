@@ -248,3 +248,11 @@ def test_the_verdict_reads_as_one_sentence(draft, shown):
 
     said = verdict.split(draft)
     assert verdict.render(said, said.rest) == shown
+
+
+def test_a_timeline_entry_may_take_its_date_from_its_line():
+    text = "May 20-22: The air force chief attends a helicopter show in Moscow. His trip promotes the ties."
+    s = text.index("His")
+    found = (Evidence("t", "Timeline 2021", "2021-11", s, len(text), text[s:], "t#0", 0.5, "2021-05-20"),)
+    entries = timeline.items("Give a timeline of the trips to Moscow in 2021.", found)
+    assert [(e.date, e.text) for e in entries] == [("2021-05-20", "His trip promotes the ties.")]
