@@ -345,10 +345,11 @@ def build_citations(checked: Sequence[SentenceVerdict], evidence: Sequence[Evide
 
 
 def render_answer(checked: Sequence[SentenceVerdict]) -> str:
-    """Sentences with their final markers: "Ten deals were signed [1]. In March [1][2]."."""
+    """Sentences with their final markers: "Ten deals were signed [1]. In March [1][2]."; a list item the model
+    left without a full stop gets one ("- Ten deals [1]" -> "Ten deals [1].")."""
     parts = []
     for s in checked:
-        text = s.text
+        text = s.text if re.search(r"[.!?:;…\"”’')]$", s.text) else s.text + "."
         marks = "".join(f"[{m}]" for m in s.markers)
         if marks:
             text = re.sub(r"([.!?]*)$", lambda m: f" {marks}{m.group(1)}", text, count=1)

@@ -142,3 +142,11 @@ def test_the_evidence_date_counts_as_evidence_text():
     checked = cite.check_sentences([cite.Sentence("The warship Gremyashiy visited Yangon in October 2021.", ())], e,
                                    "Which warship visited Yangon?")
     assert checked[0].supported and checked[0].markers == (1,)
+
+
+def test_list_items_without_a_full_stop_read_as_sentences():
+    from core.records import SentenceVerdict
+
+    items = [SentenceVerdict(t, m, True, True, False, (), 1.0) for t, m in
+             [("Ships that called:", ()), ("The Varyag", (1,)), ("The Admiral Tributs", (2,)), ("It left.", (2,))]]
+    assert cite.render_answer(items) == "Ships that called: The Varyag [1]. The Admiral Tributs [2]. It left [2]."
