@@ -88,6 +88,9 @@ def test_a_yes_to_what_only_may_happen_is_dropped_and_the_fact_kept():
     found = ev("Norway may ban the trawlers from its fjords next year.")
     c = checked("Did Norway ban the trawlers from its fjords?", "Yes, Norway may ban the trawlers next year [1].", found)
     assert not c.refused and c.text.startswith("Norway may ban"), c
+    c = checked("Did the ministry ban the trawlers?", "Yes, the ministry may ban the trawlers [1].",
+                ev("The ministry may ban the trawlers from its fjords."))
+    assert c.text.startswith("The ministry may ban"), c  # a sentence again once its "Yes," is gone
     c = checked("Would Norway ban the trawlers?", "Yes, Norway may ban the trawlers next year [1].", found)
     assert c.text.startswith("Yes"), c  # the question asks what may be
 
