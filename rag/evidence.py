@@ -237,7 +237,7 @@ def line_date(text: str, s: int, e: int, article_date: str | None) -> str | None
     """The date that opens the line of ``text[s:e]`` (ISO, resolved against the article's date), when the sentence
     names no date itself: in "January 15, 2019 - . Corbyn calls ... May's Brexit deal is defeated 432 votes to 202."
     the second sentence -> "2019-01-15"; a line without a date at its start -> None."""
-    if event_dates(text[s:e], article_date):
+    if any(not d.since for d in event_dates(text[s:e], article_date)):  # "the worst defeat since 1924" is no date
         return None
     start = text.rfind("\n", 0, s) + 1
     lead = _LINE_LEAD.match(text, start, s)

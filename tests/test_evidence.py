@@ -185,12 +185,12 @@ def test_a_when_question_ranks_the_sentence_with_the_date_higher(tmp_path, setti
     assert when.index(dated) < min(i for i, t in enumerate(when) if t.startswith(("The Kilifi", "Fishing")))
 
 
-FACTS = ("Port history\n\nMarch 3, 2018 - The port closes for repairs. Divers find a wreck under the pier. "
+FACTS = ("Port history\n\nMarch 3, 2018 - The port closes for repairs. Divers find the worst wreck since 1990. "
          "Work stops for a week in April.\n\nJune 2019: The port reopens. Ferries return.\nThe mayor is pleased.")
 
 
 @pytest.mark.parametrize("sentence,when", [
-    ("Divers find a wreck", "2018-03-03"),  # the line's date, though the sentence names none
+    ("Divers find the worst wreck", "2018-03-03"),  # the line's date: "since 1990" dates no event
     ("Work stops for a week", None),  # it names its own month
     ("Ferries return", "2019-06"),
     ("The mayor is pleased", None),  # its line opens with no date
