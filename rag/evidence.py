@@ -185,7 +185,7 @@ def _specific_at(text: str, s: int, e: int, date: str | None) -> float:
 
 
 def _first_date(ev: Evidence) -> str:
-    found = event_dates(ev.text, ev.date)
+    found = [d for d in event_dates(ev.text, ev.date) if not d.since]
     return found[0].iso if found else (ev.when or ev.date or "")
 
 
@@ -241,10 +241,13 @@ def line_date(text: str, s: int, e: int, article_date: str | None) -> str | None
         return None
     start = text.rfind("\n", 0, s) + 1
     lead = _LINE_LEAD.match(text, start, s)
-    if not lead or len(lead.group(1).split()) > 6 or not find_dates(lead.group(1)):
-        return None
-    dates = event_dates(lead.group(1), article_date)
+    if not lead or len(lead.group(1).split()) > 6 or not _DATE_FIRST.match(lead.group(1)):
+        return None  # "By 2030 -", "In January, the minister said:", "YANGON, Dec 31 (Reuters) -" open no dated entry
+    dates = [d for d in event_dates(lead.group(1), article_date) if not d.since]
     return dates[0].iso if dates else None
+
+
+_DATE_FIRST = re.compile(r"(?:\d{1,4}\b|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d)", re.I)
 
 
 def _repeats(title: str, text: str) -> bool:

@@ -290,7 +290,8 @@ def check_draft(question: str, raw: str, found: tuple[Evidence, ...], similarity
     withheld = len(shown) < len(checked)
     listed = _listed(question, shown, found, similarity, threshold, skip, article_words) if check else []
     text = cite.render_answer(shown + listed)
-    text = text[:1].upper() + text[1:]  # "the parliament may veto it" once its "Yes," was dropped
+    if not said.word and not re.match(r"[a-z]+[A-Z]", text):  # "the parliament may veto it" once its "Yes," was
+        text = text[:1].upper() + text[1:]  # dropped; "iPhone" stays
     if said.word:  # the verdict leads, as a sentence with nothing to cite: the page shows it too
         text = verdict.render(said, text)
         checked.insert(0, SentenceVerdict(said.word + said.joiner.strip(), (), True, False,

@@ -32,8 +32,8 @@ def items(question: str, evidence: tuple[Evidence, ...]) -> list[TimelineItem]:
     best = max((ev.score for ev in evidence), default=0.0)
     out = []
     for n, ev in enumerate(evidence, 1):
-        own = event_dates(ev.text, ev.date) or ([EventDate(ev.when)] if ev.when else [])  # or its line's date
-        dates = [d for d in own if _holds(d.iso, question) and not d.since]
+        own = [d for d in event_dates(ev.text, ev.date) if not d.since] or ([EventDate(ev.when)] if ev.when else [])
+        dates = [d for d in own if _holds(d.iso, question)]  # its own date, else its line's
         if not dates or ev.score < RELEVANT * best:
             continue
         text = _LEADING_DATE.sub("", " ".join(ev.text.split()), count=1)

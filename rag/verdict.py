@@ -17,9 +17,10 @@ from core.text import negated, tokenize
 from rag.cite import _in
 
 _VERDICT = re.compile(r"^\s*(yes|no)\b\s*([,.:;!—–-]*)\s*", re.I)
-_TRAILING = re.compile(r"(?:(?<=[.!?\]])\s+|\n\s*)(?:so|answer|the answer is|therefore|verdict)?[,:]?\s*(yes|no)\b"
-                       r"[.!]?\s*$", re.I)
-_HEDGE = re.compile(r"\b(?:may|might|could|would|(?:plan|threaten|intend|hope|want)(?:s|ed)? to)\b", re.I)
+_TRAILING = re.compile(r"(?:(?<=[.!?\]])\s+|\n\s*)(?:(?:so|therefore|thus)[,:]?\s+)?(?:(?:the\s+)?(?:answer|verdict)"
+                       r"(?:\s+is)?)?[,:]?\s*(yes|no)\b[.!]?\s*$", re.I)
+_HEDGE = re.compile(r"\b(?:may|(?i:might|could|(?:plan(?:s|ned)?|threaten(?:s|ed)?|intend(?:s|ed)?|hope[sd]?|"
+                    r"wants?|wanted) to))\b")  # lower-case "may" only: "Theresa May", "on May 5" are no hedges
 ABOUT_SHARE = 1 / 3
 
 

@@ -82,19 +82,22 @@ def shoot(out: Path, model: str, port: int = 7897, questions: list[str] = QUESTI
 
 
 def _ask(page, question: str) -> None:
-    """Type and send a conversation's first question; sent again once if the page has not shown it in 60 s."""
+    """Type and send a conversation's first question; sent again if the page has neither taken nor shown it in
+    60 s (on a loaded machine an Enter before the page's events are wired is lost)."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     shown = "() => document.querySelectorAll('#chat .message.user').length > 0"
-    for _ in range(2):
-        page.locator("#question textarea").fill(question)
-        page.locator("#question textarea").press("Enter")
+    box = page.locator("#question textarea")
+    box.fill(question)
+    box.press("Enter")
+    for attempt in range(2):
         try:
             page.wait_for_function(shown, timeout=60_000)
             return
         except PlaywrightTimeout:
-            continue
-    raise SystemExit(f"The page did not take the question {question!r}: sent twice, shown neither time.")
+            if attempt == 0 and box.input_value():  # still in the box: the Enter was lost, press it again
+                box.press("Enter")  # (a taken question empties the box: then only wait once more)
+    raise SystemExit(f"The page did not take the question {question!r} in 120 s.")
 
 
 def _wait_answer(page) -> None:

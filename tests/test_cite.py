@@ -43,6 +43,8 @@ def test_parse_markers(fragment, expected):
     ("Ships that called:\n[1] The Varyag.\n[2] The Admiral Tributs.",
      [("Ships that called:", ()), ("The Varyag.", (1,)), ("The Admiral Tributs.", (2,))]),
     ("Ten deals.\n[1]\nSix elephants [2].", [("Ten deals.", (1,)), ("Six elephants.", (2,))]),
+    ("Ten deals.\n[1] Six elephants [2].", [("Ten deals.", (1,)), ("Six elephants.", (2,))]),  # no list: as before
+    ("- [1] Ten deals\n- [2] Six elephants", [("Ten deals", (1,)), ("Six elephants", (2,))]),
 ])
 def test_split_answer(answer, expected):
     assert [(s.text, s.markers) for s in cite.split_answer(answer)] == expected
@@ -57,12 +59,16 @@ def test_is_refusal(text, refusal):
     assert cite.is_refusal(text) is refusal
 
 
-@pytest.mark.parametrize("sentence,claim", [
-    ("Ships that called at Yangon:", False), ("The agreements signed in March were:", False),
-    ("Ten agreements were signed.", True), ("Yes.", False), ("Russia said: we will help.", True),
+@pytest.mark.parametrize("answer,lead_ins", [
+    ("Ships that called at Yangon:\n- The Varyag [1]", [True, False]),
+    ("The agreements signed in March were:\n[1] Ten deals.", [True, False]),
+    ("Russia sent 10 warships to Myanmar in 2023:\n- The Varyag [1]", [False, False]),  # it states a number
+    ("Ten agreements were signed. The deals were:", [False, False]),  # cut short: nothing follows it
+    ("Russia said: we will help [1].", [False]),
 ])
-def test_a_lead_in_to_a_list_makes_no_claim(sentence, claim):
-    assert cite.has_claim(sentence) is claim
+def test_a_lead_in_to_a_list_makes_no_claim(answer, lead_ins):
+    sentences = cite.split_answer(answer)
+    assert [cite.is_lead_in(sentences, i) for i in range(len(sentences))] == lead_ins
 
 
 def test_lexical_support_counts_inflections():
@@ -150,3 +156,6 @@ def test_list_items_without_a_full_stop_read_as_sentences():
     items = [SentenceVerdict(t, m, True, True, False, (), 1.0) for t, m in
              [("Ships that called:", ()), ("The Varyag", (1,)), ("The Admiral Tributs", (2,)), ("It left.", (2,))]]
     assert cite.render_answer(items) == "Ships that called: The Varyag [1]. The Admiral Tributs [2]. It left [2]."
+    said = [SentenceVerdict(t, (1,), True, True, False, (), 1.0) for t in ('He said "we will win"', "The Varyag,",
+                                                                             'He said "we will win."')]
+    assert cite.render_answer(said) == 'He said "we will win" [1]. The Varyag [1]. He said "we will win." [1]'

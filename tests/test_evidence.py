@@ -218,3 +218,12 @@ def test_a_date_of_the_question_holds_through_the_line_date():
     assert not asked("2019-01-15").refused
     assert asked("2019-02-10").refused  # the entry is of February: January does not hold
     assert asked(None).refused  # only the article's March
+
+
+@pytest.mark.parametrize("text", ["Since 2015: the talks failed. Sanctions were imposed.",
+                                  "By 2030 - the port will grow. Sanctions were imposed.",
+                                  "In January, the minister said: we go. Sanctions were imposed.",
+                                  "YANGON, Dec 31 (Reuters) - Talks failed. Sanctions were imposed."])
+def test_a_line_that_opens_with_no_event_date_dates_nothing(text):
+    s = text.index("Sanctions")
+    assert evidence.line_date(text, s, len(text), "2021-06") is None

@@ -91,7 +91,7 @@ def test_a_yes_to_what_only_may_happen_is_dropped_and_the_fact_kept():
     c = checked("Did the ministry ban the trawlers?", "Yes, the ministry may ban the trawlers [1].",
                 ev("The ministry may ban the trawlers from its fjords."))
     assert c.text.startswith("The ministry may ban"), c  # a sentence again once its "Yes," is gone
-    c = checked("Would Norway ban the trawlers?", "Yes, Norway may ban the trawlers next year [1].", found)
+    c = checked("Could Norway ban the trawlers?", "Yes, Norway may ban the trawlers next year [1].", found)
     assert c.text.startswith("Yes"), c  # the question asks what may be
 
 
@@ -259,3 +259,19 @@ def test_a_timeline_entry_may_take_its_date_from_its_line():
     found = (Evidence("t", "Timeline 2021", "2021-11", s, len(text), text[s:], "t#0", 0.5, "2021-05-20"),)
     entries = timeline.items("Give a timeline of the trips to Moscow in 2021.", found)
     assert [(e.date, e.text) for e in entries] == [("2021-05-20", "His trip promotes the ties.")]
+
+
+@pytest.mark.parametrize("text,hedge", [("The parliament may veto it.", True), ("It planned to build a plant.", True),
+                                        ("Parliament rejected Theresa May's deal.", False),
+                                        ("It was signed on May 5, 2019.", False)])
+def test_only_a_possibility_or_a_plan_is_a_hedge(text, hedge):
+    from rag import verdict
+
+    assert verdict.hedged(text) is hedge
+
+
+def test_a_verdict_said_last_in_other_words_leads():
+    from rag import verdict
+
+    for tail in ("So the answer is no.", "Therefore, the answer is no.", "\nNo"):
+        assert verdict.split(f"It was ranked third [3]. {tail}") == verdict.Verdict("No", "It was ranked third [3].", ": ")
