@@ -25,7 +25,7 @@ from typing import Callable, Mapping, Sequence
 from core.dates import asks_when, human_date
 from core.records import Citation, Evidence, SentenceVerdict
 from core.text import capitalised, name_tokens, negated, sentence_spans, tokenize
-from rag.claimrules import _MONTH_ABBR, _YEAR, _dated_in_text, _date_holds, _misspelt, _swapped_roles, time_constraints
+from rag.claimrules import _MONTH_ABBR, _NUMBERS, _YEAR, _dated_in_text, _date_holds, _misspelt, _swapped_roles, time_constraints
 from rag.prompt import NOT_FOUND
 
 MARKER_RE = re.compile(r"\[\s*(?:(?:passages?|source|ref)\s*)?(\d{1,3}(?:\s*(?:,|;|and|&|-|–)\s*\d{1,3})*)\s*\]", re.I)
@@ -103,8 +103,7 @@ _QUESTION_WORDS = frozenset("what which who whom whose when where why how did do
                             "would should will has have had tell list name give".split())
 
 
-_NUMBER_WORDS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-                 "sixteen seventeen eighteen nineteen twenty").split()  # "six elephants" states the claim's 6
+_NUMBER_WORDS = _NUMBERS  # "six elephants" states the claim's 6
 
 
 def _same(a: str, b: str) -> bool:
@@ -155,17 +154,18 @@ def rules(claim: str, question: str, ev: Evidence, article: set[str] = frozenset
     have |= {str(_NUMBER_WORDS.index(w)) for w in have if w in _NUMBER_WORDS}
     words = [str(_NUMBER_WORDS.index(w)) if w in _NUMBER_WORDS else w for w in tokenize(claim)]
     given = set(tokenize(question))
+    question_named = question_names(question)
     for w in words if "numbers" not in skip else ():
         if w[0].isdigit() and w not in have and w not in given:  # "on 24/08/2021" repeats the question's date
             return f"number {w} not in evidence"
         if asks_when(question) and _YEAR.fullmatch(w) and w not in tokenize(f"{ev.title} {ev.text}") \
                 and not _dated_in_text(claim, ev.text):
             return f"{w} is only the article's date"
-    asked = {w for name in question_names(question) for w in name}
+    asked = {w for name in question_named for w in name}
     for n in dict.fromkeys(name_tokens(claim)) if "names" not in skip else ():
         if not _in(n, asked) and not _in(n, have):  # a name the question gave is checked as the question's
             return f"{n} not in evidence"
-    names = question_names(question) if "question_names" not in skip else []
+    names = question_named if "question_names" not in skip else []
     absent = [name for name in names if not any(_in(n, article | have) or _misspelt(n, article | have) for n in name)]
     if absent:
         return f"the question's {' '.join(absent[0])} is not in evidence"
@@ -177,14 +177,13 @@ def rules(claim: str, question: str, ev: Evidence, article: set[str] = frozenset
         return swapped
     if "novelty" in skip:
         return ""
-    q = set(tokenize(question))
-    added = [w for w in dict.fromkeys(words) if not _in(w, q)]
+    added = [w for w in dict.fromkeys(words) if not _in(w, given)]
     if not added:  # to a yes/no question, "No, China did not recognise it" adds its "no"
         if not verdict:
             return "restates the question"
         if negated(claim) != negated(ev.text):
             return "says no where the evidence does not" if negated(claim) else "the evidence says no"
-        absent = [" ".join(n) for n in question_names(question) if not any(_in(w, have) for w in n)]
+        absent = [" ".join(n) for n in question_named if not any(_in(w, have) for w in n)]
         if absent:  # "Moscow condemned it" restated from "the coup was internationally condemned"
             return f"restates the question; {absent[0]} is not in the evidence sentence"
         unstated = [w for w in dict.fromkeys(words) if not _in(w, have)]

@@ -122,15 +122,16 @@ def select(question: str, query_vector: np.ndarray, hits: tuple[Hit, ...], index
     sentence another article already gave word for word (the same agency copy in two outlets) is taken once.
     The ``plan`` of the question's form may take one article's sentences in its order (a summary), cap the
     sentences of one article (a topic across articles), keep dated sentences only (a timeline) or order by date."""
-    cands = article_candidates(question, hits, index) if plan.one_article else candidates(hits, index)
     if plan.dated:  # every dated sentence of the articles the best passages come from
         seen = list(dict.fromkeys(h.chunk.source for h in hits))[:TIMELINE_ARTICLES]
         fine = [(c, _specific_at(index.documents[src].text, c[1], c[2], c[0].chunk.date)) for src in seen
                 for c in _whole(next(h for h in hits if h.chunk.source == src), index)]
-        cands = [c for c, f in fine if f]
+        cands, weights = [c for c, f in fine if f], [f for _, f in fine if f]
+    else:
+        cands = article_candidates(question, hits, index) if plan.one_article else candidates(hits, index)
     scores = score(question, query_vector, cands, index, embedder, dates)
     if plan.dated:  # an event on a day before one in a month, before one in a year
-        scores = [sc * f for sc, f in zip(scores, (f for _, f in fine if f))]
+        scores = [sc * f for sc, f in zip(scores, weights)]
     if plan.one_article:  # a summary leads with the article's lead: 0.6 x relevance + 0.4 x early in the article
         scores = [0.6 * sc + 0.4 * (1 - i / max(1, len(cands))) for i, sc in enumerate(scores)]
     picked = _pack(cands, scores, index, budget_tokens, count, plan.per_article)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from core.dates import EventDate, event_dates, find_dates
+from core.dates import DateRef, EventDate, event_dates, find_dates
 from core.records import Evidence, SentenceVerdict, TimelineItem
 
 RELEVANT = 0.55  # an entry's evidence score against the best entry's
@@ -18,22 +18,23 @@ _LEADING_DATE = re.compile(r"^\s*[A-Z][a-z]+\.?\s+\d{1,2}(?:\s*[-–]\s*\d{1,2})
 NO_EVENTS = "The articles give no dated events about this."
 
 
-def _holds(iso: str, question: str) -> bool:
-    """The entry's date fits the year or month the question names ("in 2021": 2021-06-20 does), or lies between
-    the first and the last it names ("from the 2021 coup to the May 2025 parade": 2022-09 does)."""
-    named = sorted(f"{d.year:04d}" + (f"-{d.month:02d}" if d.month else "") for d in find_dates(question) if d.year)
+def _holds(iso: str, asked: list[DateRef]) -> bool:
+    """The entry's date fits the year or month the question names (``asked``: "in 2021": 2021-06-20 does), or lies
+    between the first and the last it names ("from the 2021 coup to the May 2025 parade": 2022-09 does)."""
+    named = sorted(f"{d.year:04d}" + (f"-{d.month:02d}" if d.month else "") for d in asked if d.year)
     if not named:
-        return all(not d.month or (len(iso) >= 7 and int(iso[5:7]) == d.month) for d in find_dates(question))
+        return all(not d.month or (len(iso) >= 7 and int(iso[5:7]) == d.month) for d in asked)
     return named[0] <= iso[:len(named[0])] and iso[:len(named[-1])] <= named[-1]
 
 
 def items(question: str, evidence: tuple[Evidence, ...]) -> list[TimelineItem]:
     """One entry per relevant dated evidence sentence, by date (then by article and place in it)."""
     best = max((ev.score for ev in evidence), default=0.0)
+    asked = find_dates(question)
     out = []
     for n, ev in enumerate(evidence, 1):
         own = [d for d in event_dates(ev.text, ev.date) if not d.since] or ([EventDate(ev.when)] if ev.when else [])
-        dates = [d for d in own if _holds(d.iso, question)]  # its own date, else its line's
+        dates = [d for d in own if _holds(d.iso, asked)]  # its own date, else its line's
         if not dates or ev.score < RELEVANT * best:
             continue
         text = _LEADING_DATE.sub("", " ".join(ev.text.split()), count=1)

@@ -129,23 +129,20 @@ def test_a_reworded_date_holds_through_the_articles_date():
     assert checked("How many agreements were signed in March 2024?", "They signed 4 agreements [1].", found).refused
 
 
-def test_one_of_two_dates_of_the_question_may_date_the_evidence():
-    found = ev("At the Kremlin meeting in March 2025, he called Putin a king.", date="2025-05")
-    c = checked("What did he call Putin at the March 2025 meeting, four years after the 2021 coup?",
-                "He called Putin a king [1].", found)
-    assert not c.refused, c
-
-
-def test_a_name_one_letter_off_is_the_articles_name():
-    found = ev("The delegation flew to Naypyidaw for two days of talks.")
-    c = checked("How long did the delegation stay in Naypyitaw?", "It stayed for two days of talks [1].", found)
-    assert not c.refused, c
-
-
-def test_a_numeric_date_in_the_question_may_be_repeated():
-    found = ev("On August 24, the delegation led by General Mutai visited the Army 2021 forum.", date="2021-09")
-    c = checked("Who led the delegation at the forum on 24/08/2021?",
-                "General Mutai led the delegation at the forum on 24/08/2021 [1].", found)
+@pytest.mark.parametrize("sentence,date,question,draft", [
+    pytest.param("At the Kremlin meeting in March 2025, he called Putin a king.", "2025-05",
+                 "What did he call Putin at the March 2025 meeting, four years after the 2021 coup?",
+                 "He called Putin a king [1].", id="one of two dates of the question dates the evidence"),
+    pytest.param("The delegation flew to Naypyidaw for two days of talks.", "2021-07",
+                 "How long did the delegation stay in Naypyitaw?", "It stayed for two days of talks [1].",
+                 id="a name one letter off is the article's name"),
+    pytest.param("On August 24, the delegation led by General Mutai visited the Army 2021 forum.", "2021-09",
+                 "Who led the delegation at the forum on 24/08/2021?",
+                 "General Mutai led the delegation at the forum on 24/08/2021 [1].",
+                 id="a numeric date of the question may be repeated"),
+])
+def test_a_reworded_question_keeps_its_supported_answer(sentence, date, question, draft):
+    c = checked(question, draft, ev(sentence, date=date))
     assert not c.refused, c
 
 
